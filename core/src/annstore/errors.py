@@ -1,0 +1,119 @@
+"""Exceptions and warnings raised by annstore.
+
+Every exception annstore raises on purpose derives from :class:`AnnstoreError` *and* from the
+builtin it refines, so ``except ValueError`` code written for anndata keeps working. Every warning
+derives from :class:`AnnstoreWarning` (a :class:`UserWarning`).
+
+Messages follow one shape: what was expected, what was found, and where (file and element
+path). While reading or writing nested elements the element path is attached once, as a note
+(:pep:`678`), e.g. ``while reading '/layers/counts' (encoding 'csr_matrix' v0.1.0) from h5ad
+file 'pbmc.h5ad'``.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+__all__ = [
+    "AnnstoreError",
+    "AnnstoreWarning",
+    "CapabilityError",
+    "EncodingNotFoundError",
+    "ExperimentalFeatureWarning",
+    "FormatNotInstalledError",
+    "ImplicitModificationWarning",
+    "InvalidFileError",
+    "OldFormatWarning",
+    "PluginConflictError",
+    "PluginLoadWarning",
+    "ShapeMismatchError",
+    "UnknownFormatError",
+    "WriteWarning",
+    "add_note_once",
+]
+
+
+class AnnstoreError(Exception):
+    """Root of every exception annstore raises on purpose."""
+
+
+class ShapeMismatchError(AnnstoreError, ValueError):
+    """An element's shape does not match the axis it is aligned to."""
+
+
+class UnknownFormatError(AnnstoreError, ValueError):
+    """The format of a path could not be determined, or a format name is unknown."""
+
+
+class FormatNotInstalledError(UnknownFormatError, ImportError):  # type: ignore[misc]
+    """A known format was requested whose plugin distribution is not installed."""
+
+    def __init__(self, msg: str, *, format: str = "", package: str = "") -> None:
+        super().__init__(msg)
+        self.format = format
+        self.package = package
+
+
+class EncodingNotFoundError(AnnstoreError, LookupError):
+    """No reader or writer is registered for an element."""
+
+
+class PluginConflictError(AnnstoreError, ValueError):
+    """Two plugins registered different functions under the same registry key."""
+
+
+class CapabilityError(AnnstoreError, NotImplementedError):
+    """A format was asked for something it declares it cannot do."""
+
+
+class InvalidFileError(AnnstoreError, ValueError):
+    """A file is malformed: missing or wrong attributes, inconsistent arrays, bad shapes.
+
+    Attributes ``filename`` and ``path`` (the element path inside the file) are kept.
+    """
+
+    def __init__(self, msg: str, *, filename: Any = None, path: str | None = None) -> None:
+        super().__init__(msg)
+        self.filename = filename
+        self.path = path
+
+
+class AnnstoreWarning(UserWarning):
+    """Root of every warning annstore emits."""
+
+
+class ImplicitModificationWarning(AnnstoreWarning):
+    """A view was modified and turned into a copy, or an index was coerced.
+
+    As in anndata, this is a :class:`UserWarning`.
+    """
+
+
+class OldFormatWarning(AnnstoreWarning):
+    """A file uses a legacy on-disk layout."""
+
+
+class WriteWarning(AnnstoreWarning):
+    """A value was written in a lossy or non-standard way."""
+
+
+class PluginLoadWarning(AnnstoreWarning, RuntimeWarning):
+    """A plugin failed to load or register; the others are loaded regardless."""
+
+
+class ExperimentalFeatureWarning(AnnstoreWarning, FutureWarning):
+    """An experimental feature was used."""
+
+
+_NOTE_FLAG = "__annstore_noted__"
+
+
+def add_note_once(exc: BaseException, note: str) -> None:
+    """Attach ``note`` to ``exc`` unless an inner frame already attached an element path."""
+    if getattr(exc, _NOTE_FLAG, False):
+        return
+    try:
+        setattr(exc, _NOTE_FLAG, True)
+    except AttributeError:  # pragma: no cover - exotic exception types
+        return
+    exc.add_note(note)

@@ -1,0 +1,194 @@
+"""The contract between annstore's core and its plugins.
+
+A plugin is a module of functions marked with :data:`hookimpl`, registered under the
+entry-point group ``annstore.plugins`` (name = format name, value = the module). Core's own
+defaults (the anndata element encodings and the in-memory ``memory`` format) are registered
+through the very same hooks.
+
+Rules every hook follows:
+
+* All hook names start with ``annstore_`` and are always called with keyword arguments, so an
+  implementation may accept any subset of a spec's parameters.
+* ``firstresult`` hooks stop at the first implementation that returns something other than
+  ``None``; returning ``None`` means "not mine, ask the next plugin".
+* Historic hooks (``annstore_format_info`` excepted) are replayed to plugins registered later,
+  so registration order does not matter.
+
+Families: discovery (``annstore_format_info``, ``annstore_guess_format``), store access
+(``annstore_open_store``, ``annstore_adapt_node``), element encoding
+(``annstore_register_encodings``), backed access (``annstore_backed_sparse_source``) and
+whole-file IO (``annstore_read_file``, ``annstore_write_file``).
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+import pluggy
+
+if TYPE_CHECKING:
+    from pathlib import Path
+
+    from ._anndata import AnnData
+    from .io._registry import Registry
+    from .io._spec import FormatInfo
+    from .types import ArrayLike, BackedSparseSource, GroupLike, OpenMode
+
+__all__ = ["PROJECT_NAME", "hookimpl", "hookspec"]
+
+PROJECT_NAME = "annstore"
+hookspec = pluggy.HookspecMarker(PROJECT_NAME)
+hookimpl = pluggy.HookimplMarker(PROJECT_NAME)
+
+
+# ------------------------------------------------------------------------------ discovery
+
+
+@hookspec
+def annstore_format_info() -> FormatInfo | list[FormatInfo]:
+    """Describe the format(s) this plugin provides.
+
+    Return a :class:`~annstore.FormatInfo` (or a list of them for a plugin providing several
+    formats). All results are collected; a format name claimed twice warns and the first
+    registered plugin keeps it.
+
+    Core uses the flags (``hierarchical``, ``supports_backed``, ``supports_append``) to refuse
+    unsupported operations with one clear error, and ``list_formats()`` shows the entries.
+
+    .. versionadded:: 0.1
+
+    Implemented by every format plugin.
+    """
+
+
+@hookspec(firstresult=True)
+def annstore_guess_format(path: Path | str, head: bytes, is_dir: bool) -> str | None:
+    """Name the format of ``path`` from its suffix and its first bytes.
+
+    Return the format name, or ``None`` when the file is not yours.
+    Stops at first non-None result.
+
+    :param path: The path or URL as given by the user.
+    :param head: Up to the first 512 bytes of the file (empty for directories and URLs). Core
+        reads them once, so plugins need not import their storage library to answer.
+    :param is_dir: Whether ``path`` is a local directory.
+
+    .. versionadded:: 0.1
+
+    Implemented by every format plugin.
+    """
+
+
+# ---------------------------------------------------------------------------- store access
+
+
+@hookspec(firstresult=True)
+def annstore_open_store(
+    path: Path | str, format: str, mode: OpenMode, storage_options: dict[str, Any]
+) -> GroupLike | None:
+    """Open ``path`` as the root group of a hierarchical store.
+
+    Return the root :class:`~annstore.types.GroupLike` (which must have a ``close()`` method),
+    or ``None`` when ``format`` is not the one your plugin provides.
+    Stops at first non-None result.
+
+    :param path: Local path or URL, as given by the user (``str`` or :class:`~pathlib.Path`).
+    :param format: The format name core resolved (explicit or guessed).
+    :param mode: One of ``"r"``, ``"r+"``, ``"w"``, ``"a"``; core has checked it.
+    :param storage_options: Backend options (e.g. fsspec options for remote stores, or the
+        zarr format to write); may be empty.
+
+    .. versionadded:: 0.1
+
+    Implemented by hierarchical format plugins (h5ad, zarr, tiledb). Text and loom do not.
+    """
+
+
+@hookspec(firstresult=True)
+def annstore_adapt_node(obj: Any) -> GroupLike | ArrayLike | None:
+    """Wrap a native storage object (an ``h5py.Group``, a ``zarr.Array``, ...) as a store node.
+
+    Return the adapted node, or ``None`` when ``obj`` is not one of your library's objects
+    (check the type by module name before importing anything). Already-adapted nodes never
+    reach this hook. Stops at first non-None result.
+
+    Lets users call ``read_elem(h5py_file["obs"])`` exactly as with anndata.
+
+    .. versionadded:: 0.1
+
+    Implemented by hierarchical format plugins.
+    """
+
+
+# ------------------------------------------------------------------------ element encoding
+
+
+@hookspec(historic=True)
+def annstore_register_encodings(registry: Registry) -> None:
+    """Register element readers and writers on ``registry``.
+
+    Add readers keyed by :class:`~annstore.IOSpec` (optionally for one format only) and
+    writers keyed by Python type and dtype kind. Registering a different function under a key
+    that is already taken raises :class:`~annstore.errors.PluginConflictError` naming both
+    registrants. The return value is ignored.
+
+    Core registers the whole anndata on-disk spec through this hook. A storage plugin
+    overrides an encoding for its own format only where that format truly differs; a third
+    party adds new element types.
+
+    .. versionadded:: 0.1
+    """
+
+
+# ------------------------------------------------------------------------ backed access
+
+
+@hookspec(firstresult=True)
+def annstore_backed_sparse_source(group: GroupLike) -> BackedSparseSource | None:
+    """Give fast raw access to the ``data``/``indices``/``indptr`` arrays of a stored sparse matrix.
+
+    Return a :class:`~annstore.types.BackedSparseSource`, or ``None`` to let core use its
+    generic source built on :class:`~annstore.types.ArrayLike` slicing.
+    Stops at first non-None result.
+
+    :param group: The adapted group of a ``csr_matrix`` / ``csc_matrix`` element.
+
+    .. versionadded:: 0.1
+
+    Implemented by hierarchical backends with a faster path than plain slicing (h5py
+    ``read_direct``, batched zarr reads).
+    """
+
+
+# ------------------------------------------------------------------------- whole-file IO
+
+
+@hookspec(firstresult=True)
+def annstore_read_file(path: Path | str, format: str, options: dict[str, Any]) -> AnnData | None:
+    """Read a whole file of a non-hierarchical format into an AnnData.
+
+    Return the AnnData, or ``None`` when ``format`` is not yours.
+    Stops at first non-None result.
+
+    :param options: Reader keyword arguments given by the user (e.g. ``delimiter``).
+
+    .. versionadded:: 0.1
+
+    Implemented by whole-file format plugins (loom, text).
+    """
+
+
+@hookspec(firstresult=True)
+def annstore_write_file(
+    adata: AnnData, path: Path | str, format: str, options: dict[str, Any]
+) -> bool | None:
+    """Write ``adata`` as a whole file of a non-hierarchical format.
+
+    Return ``True`` once written, or ``None`` when ``format`` is not yours.
+    Stops at first non-None result. Core makes the write atomic: ``path`` is a temporary
+    sibling of the target that core renames into place after you return.
+
+    .. versionadded:: 0.1
+
+    Implemented by whole-file format plugins that can write (loom, text's csvs).
+    """

@@ -1,0 +1,364 @@
+"""User-facing IO: ``read``/``write`` by format, ``open_store``, and anndata's ``read_*``/``write_*``."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from os import PathLike
+from types import MappingProxyType
+from typing import TYPE_CHECKING, Any, Literal
+
+from ..errors import CapabilityError, UnknownFormatError
+from ._atomic import atomic_target, is_local_path
+from ._dispatch import ReadContext, WriteContext
+from ._guess import _suffix_match, guess_format, require_format
+from ._plugins import get_plugin_manager
+
+if TYPE_CHECKING:
+    from .._anndata import AnnData
+    from ..types import GroupLike, OpenMode
+
+__all__ = [
+    "open_store",
+    "read",
+    "read_anndata_from",
+    "read_csv",
+    "read_excel",
+    "read_h5ad",
+    "read_hdf",
+    "read_loom",
+    "read_mtx",
+    "read_text",
+    "read_umi_tools",
+    "read_zarr",
+    "write",
+    "write_anndata_to",
+    "write_csvs",
+    "write_h5ad",
+    "write_loom",
+    "write_zarr",
+]
+
+_MODES = ("r", "r+", "w", "a")
+
+
+@contextmanager
+def open_store(
+    path: Any,
+    *,
+    format: str | None = None,
+    mode: OpenMode = "r",
+    storage_options: Mapping[str, Any] | None = None,
+) -> Iterator[GroupLike]:
+    """Open a hierarchical store and yield its root group; closed on exit.
+
+    Parameters
+    ----------
+    path
+        Local path, URL, or a native store object the format plugin understands.
+    format
+        Format name; guessed from the suffix and magic bytes when omitted (``w`` mode uses
+        the suffix only).
+    mode
+        ``"r"``, ``"r+"``, ``"w"`` (truncate) or ``"a"``.
+    storage_options
+        Passed to the plugin (e.g. fsspec options, ``zarr_format``).
+    """
+    if mode not in _MODES:
+        msg = f"Expected mode one of {_MODES}; got {mode!r} instead."
+        raise ValueError(msg)
+    fmt = format or (_guess_for_write(path) if mode == "w" else guess_format(path))
+    info = require_format(fmt)
+    if not info.hierarchical:
+        msg = f"Format {fmt!r} is not hierarchical; it has no store to open. Use annstore.read()."
+        raise CapabilityError(msg)
+    root = get_plugin_manager().hook.annstore_open_store(
+        path=path, format=fmt, mode=mode, storage_options=dict(storage_options or {})
+    )
+    if root is None:
+        msg = f"The {fmt!r} plugin did not open {str(path)!r}."
+        raise UnknownFormatError(msg)
+    try:
+        yield root
+    finally:
+        close = getattr(root, "close", None)
+        if close is not None:
+            close()
+
+
+def _guess_for_write(path: Any) -> str:
+    pm = get_plugin_manager()
+    name = pm.hook.annstore_guess_format(path=path, head=b"", is_dir=False)
+    if name is not None:
+        return str(name)
+    kf = _suffix_match(path)
+    if kf is not None:
+        require_format(kf.name)  # raises the install hint when missing
+        return kf.name
+    installed = ", ".join(sorted(pm.formats))
+    msg = (
+        f"Could not determine the format to write {str(path)!r} from its suffix; pass "
+        f"format= (installed formats: {installed})."
+    )
+    raise UnknownFormatError(msg)
+
+
+def read_anndata_from(root: GroupLike, **options: Any) -> AnnData:
+    """Read the AnnData stored at ``root`` (any anndata layout, legacy ones included)."""
+    from .encodings._anndata import read_anndata_root
+
+    return read_anndata_root(root, ctx=ReadContext(options=options))
+
+
+def write_anndata_to(
+    root: GroupLike, adata: AnnData, *, dataset_kwargs: Mapping[str, Any] | None = None, **options: Any
+) -> None:
+    """Write ``adata`` as the content of the (empty) root group ``root``."""
+    from .encodings._anndata import write_anndata_into
+
+    write_anndata_into(root, adata, ctx=WriteContext(options=options), dataset_kwargs=dataset_kwargs or {})
+
+
+def read(
+    path: Any,
+    format: str | None = None,
+    *,
+    backed: Literal["r", "r+"] | bool | None = None,
+    storage_options: Mapping[str, Any] | None = None,
+    **options: Any,
+) -> AnnData:
+    """Read an AnnData from any installed format, chosen by ``format`` or guessed.
+
+    Parameters
+    ----------
+    path
+        File, directory or URL.
+    format
+        Format name (see :func:`annstore.list_formats`); guessed from the suffix and magic
+        bytes when omitted.
+    backed
+        ``"r"`` or ``"r+"`` to keep X on disk (formats with ``supports_backed``).
+    storage_options
+        Passed to the storage plugin (fsspec options for remote zarr stores).
+    options
+        Format-specific reader options (``as_sparse`` for h5ad, ``delimiter`` for text, ...).
+    """
+    fmt = format or guess_format(path)
+    info = require_format(fmt)
+    if backed:
+        if not info.supports_backed:
+            msg = f"Format {fmt!r} does not support backed mode."
+            raise CapabilityError(msg)
+        from ..backed import read_backed
+
+        mode = "r+" if backed is True else backed
+        return read_backed(path, format=fmt, mode=mode, storage_options=storage_options)
+    if info.hierarchical:
+        with open_store(path, format=fmt, mode="r", storage_options=storage_options) as root:
+            return read_anndata_from(root, **options)
+    res = get_plugin_manager().hook.annstore_read_file(path=path, format=fmt, options=options)
+    if res is None:
+        msg = f"The {fmt!r} plugin could not read {str(path)!r}."
+        raise UnknownFormatError(msg)
+    return res
+
+
+def write(
+    adata: AnnData,
+    path: Any,
+    format: str | None = None,
+    *,
+    storage_options: Mapping[str, Any] | None = None,
+    dataset_kwargs: Mapping[str, Any] | None = None,
+    atomic: bool = True,
+    **options: Any,
+) -> None:
+    """Write ``adata`` to ``path`` in any installed format, chosen by ``format`` or the suffix.
+
+    Local whole-file writes are atomic: the data goes to a temporary sibling that replaces
+    ``path`` only once complete, so a crash never destroys the previous file.
+    """
+    fmt = format or _guess_for_write(path)
+    info = require_format(fmt)
+    pm = get_plugin_manager()
+    if info.hierarchical:
+        def _do(target: Any) -> None:
+            with open_store(target, format=fmt, mode="w", storage_options=storage_options) as root:
+                write_anndata_to(root, adata, dataset_kwargs=dataset_kwargs, **options)
+
+        if atomic and is_local_path(path):
+            with atomic_target(path) as tmp:
+                _do(tmp)
+        else:
+            _do(path)
+        return
+
+    def _do_file(target: Any) -> None:
+        res = pm.hook.annstore_write_file(adata=adata, path=target, format=fmt, options=options)
+        if res is None:
+            msg = f"Format {fmt!r} cannot write files."
+            raise CapabilityError(msg)
+
+    if atomic and is_local_path(path):
+        with atomic_target(path) as tmp:
+            _do_file(tmp)
+    else:
+        _do_file(path)
+
+
+# --------------------------------------------------------------- anndata's format functions
+
+
+def _compression_kwargs(compression: Any, compression_opts: Any) -> dict[str, Any]:
+    kw: dict[str, Any] = {}
+    if compression is not None:
+        kw["compression"] = compression
+    if compression_opts is not None:
+        kw["compression_opts"] = compression_opts
+    return kw
+
+
+def read_h5ad(
+    filename: PathLike[str] | str,
+    backed: Literal["r", "r+"] | bool | None = None,
+    *,
+    as_sparse: Sequence[str] = (),
+    as_sparse_fmt: type = None,  # type: ignore[assignment]
+    chunk_size: int = 6000,
+) -> AnnData:
+    """Read a ``.h5ad`` file (anndata's signature and results). Needs annstore-h5ad."""
+    if as_sparse_fmt is None:
+        from scipy.sparse import csr_matrix
+
+        as_sparse_fmt = csr_matrix
+    return read(
+        filename, "h5ad", backed=backed, as_sparse=tuple(as_sparse), as_sparse_fmt=as_sparse_fmt,
+        chunk_size=chunk_size,
+    )
+
+
+def write_h5ad(
+    filepath: PathLike[str] | str,
+    adata: AnnData,
+    *,
+    convert_strings_to_categoricals: bool = True,
+    compression: Literal["gzip", "lzf"] | None = None,
+    compression_opts: Any = None,
+    as_dense: Sequence[str] = (),
+) -> None:
+    """Write ``adata`` to a ``.h5ad`` file (anndata's signature and results). Needs annstore-h5ad."""
+    if convert_strings_to_categoricals:
+        adata.strings_to_categoricals()
+    write(
+        adata, filepath, "h5ad",
+        dataset_kwargs=_compression_kwargs(compression, compression_opts),
+        as_dense=tuple(as_dense),
+    )
+
+
+def read_hdf(filename: PathLike[str] | str, key: str) -> AnnData:
+    """Read a 2-D table stored by pandas/PyTables HDF5 under ``key``. Needs annstore-h5ad."""
+    require_format("h5ad")
+    res = get_plugin_manager().hook.annstore_read_file(
+        path=filename, format="hdf", options={"key": key}
+    )
+    if res is None:
+        msg = "The annstore-h5ad plugin does not provide read_hdf."
+        raise CapabilityError(msg)
+    return res
+
+
+def read_zarr(store: Any, *, backed: Literal["r", "r+"] | None = None, storage_options: Mapping[str, Any] | None = None) -> AnnData:
+    """Read an AnnData from a zarr store (directory, zip, URL or zarr Group). Needs annstore-zarr.
+
+    ``backed`` is an annstore extension (anndata has no backed zarr).
+    """
+    return read(store, "zarr", backed=backed, storage_options=storage_options)
+
+
+def write_zarr(
+    store: Any,
+    adata: AnnData,
+    *,
+    chunks: tuple[int, ...] | None = None,
+    convert_strings_to_categoricals: bool = True,
+    consolidate_metadata: bool = True,
+    storage_options: Mapping[str, Any] | None = None,
+) -> None:
+    """Write ``adata`` to a zarr store (anndata's signature and results). Needs annstore-zarr."""
+    if convert_strings_to_categoricals:
+        adata.strings_to_categoricals()
+    so = dict(storage_options or {})
+    so.setdefault("consolidate_metadata", consolidate_metadata)
+    write(adata, store, "zarr", storage_options=so,
+          dataset_kwargs={"chunks": chunks} if chunks is not None else None)
+
+
+def read_loom(
+    filename: PathLike[str] | str,
+    *,
+    sparse: bool = True,
+    cleanup: bool = False,
+    X_name: str = "spliced",
+    obs_names: str = "CellID",
+    obsm_names: Mapping[str, Any] | None = None,
+    var_names: str = "Gene",
+    varm_names: Mapping[str, Any] | None = None,
+    dtype: str = "float32",
+    obsm_mapping: Mapping[str, Any] = MappingProxyType({}),
+    varm_mapping: Mapping[str, Any] = MappingProxyType({}),
+    **kwargs: Any,
+) -> AnnData:
+    """Read a ``.loom`` file (anndata's signature and results). Needs annstore-loom."""
+    return read(
+        filename, "loom", sparse=sparse, cleanup=cleanup, X_name=X_name, obs_names=obs_names,
+        obsm_names=obsm_names, var_names=var_names, varm_names=varm_names, dtype=dtype,
+        obsm_mapping=obsm_mapping, varm_mapping=varm_mapping, **kwargs,
+    )
+
+
+def write_loom(filename: PathLike[str] | str, adata: AnnData, *, write_obsm_varm: bool = False) -> None:
+    """Write ``adata`` to a ``.loom`` file. Needs annstore-loom."""
+    write(adata, filename, "loom", write_obsm_varm=write_obsm_varm)
+
+
+def _read_text_kind(kind: str, filename: Any, **options: Any) -> AnnData:
+    return read(filename, "text", kind=kind, **options)
+
+
+def read_csv(
+    filename: Any, delimiter: str | None = ",", *, first_column_names: bool | None = None,
+    dtype: str = "float32",
+) -> AnnData:
+    """Read a comma-separated file (anndata's signature and results). Needs annstore-text."""
+    return _read_text_kind("csv", filename, delimiter=delimiter,
+                           first_column_names=first_column_names, dtype=dtype)
+
+
+def read_text(
+    filename: Any, delimiter: str | None = None, *, first_column_names: bool | None = None,
+    dtype: str = "float32",
+) -> AnnData:
+    """Read a delimited text file (anndata's signature and results). Needs annstore-text."""
+    return _read_text_kind("text", filename, delimiter=delimiter,
+                           first_column_names=first_column_names, dtype=dtype)
+
+
+def read_excel(filename: PathLike[str] | str, sheet: str | int, dtype: str = "float32") -> AnnData:
+    """Read a sheet of an ``.xlsx`` file. Needs annstore-text (and openpyxl)."""
+    return _read_text_kind("excel", filename, sheet=sheet, dtype=dtype)
+
+
+def read_mtx(filename: PathLike[str] | str, dtype: str = "float32") -> AnnData:
+    """Read a Matrix Market file (gzip too). Needs annstore-text."""
+    return _read_text_kind("mtx", filename, dtype=dtype)
+
+
+def read_umi_tools(filename: PathLike[str] | str, dtype: Any = None) -> AnnData:
+    """Read a umi_tools ``count`` table. Needs annstore-text."""
+    return _read_text_kind("umi_tools", filename, dtype=dtype)
+
+
+def write_csvs(dirname: PathLike[str] | str, adata: AnnData, *, skip_data: bool = True, sep: str = ",") -> None:
+    """Write ``adata``'s elements as CSV files into the directory ``dirname``. Needs annstore-text."""
+    write(adata, dirname, "text", kind="csvs", skip_data=skip_data, sep=sep)

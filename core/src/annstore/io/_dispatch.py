@@ -1,0 +1,291 @@
+"""Read/write dispatch: contexts that recurse through the registry, callbacks, key-path notes."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from pathlib import PurePosixPath
+from types import MappingProxyType
+from typing import TYPE_CHECKING, Any
+
+from ..errors import add_note_once
+from ._spec import IOSpec
+
+if TYPE_CHECKING:
+    from ..types import ArrayLike, GroupLike
+    from ._registry import Registry
+
+__all__ = [
+    "ReadCallback",
+    "ReadContext",
+    "WriteCallback",
+    "WriteContext",
+    "as_node",
+    "is_group",
+    "join_path",
+    "read_dispatched",
+    "read_elem",
+    "write_dispatched",
+    "write_elem",
+]
+
+ReadCallback = Callable[..., Any]
+"""``callback(func, elem_name, elem, *, iospec) -> value`` (anndata's signature)."""
+WriteCallback = Callable[..., None]
+"""``callback(func, store, elem_name, elem, *, iospec, dataset_kwargs) -> None`` (anndata's)."""
+
+
+def join_path(parent: str, key: str) -> str:
+    return str(PurePosixPath(parent or "/") / key)
+
+
+def is_group(node: Any) -> bool:
+    """Whether a store node is a group (has ``create_group``), as opposed to an array."""
+    return hasattr(node, "create_group")
+
+
+def as_node(obj: Any) -> GroupLike | ArrayLike:
+    """Return ``obj`` as a store node, adapting native objects (h5py, zarr) through plugins."""
+    if getattr(obj, "_annstore_node", False):
+        return obj
+    from ._plugins import get_plugin_manager
+
+    node = get_plugin_manager().hook.annstore_adapt_node(obj=obj)
+    if node is None:
+        msg = (
+            f"Expected a store node (an annstore group/array, an h5py or zarr object); "
+            f"got {type(obj).__module__}.{type(obj).__qualname__} instead. Is the plugin "
+            "for this storage library installed?"
+        )
+        raise TypeError(msg)
+    return node
+
+
+def _describe(node: Any) -> str:
+    fmt = getattr(node, "format", "?")
+    fn = getattr(node, "filename", None)
+    return f"{fmt} file {str(fn)!r}" if fn is not None else f"{fmt} store"
+
+
+class ReadContext:
+    """Reads elements recursively; encodings call :meth:`read_elem` for their children."""
+
+    def __init__(
+        self,
+        registry: Registry | None = None,
+        *,
+        callback: ReadCallback | None = None,
+        options: Mapping[str, Any] | None = None,
+    ) -> None:
+        if registry is None:
+            from ._plugins import get_registry
+
+            registry = get_registry()
+        self.registry = registry
+        self.callback = callback
+        #: Free-form reader options (e.g. ``as_sparse``), for encodings that honour them.
+        self.options: Mapping[str, Any] = options or {}
+
+    def read_elem(self, elem: Any) -> Any:
+        node = as_node(elem)
+        spec = IOSpec.from_attrs(node.attrs)
+        if self.callback is None:
+            return self._read(node, spec)
+        func = _ReadFunc(self, spec)
+        return self.callback(func, node.name, node, iospec=spec)
+
+    def _read(self, node: GroupLike | ArrayLike, spec: IOSpec) -> Any:
+        try:
+            if not spec:
+                from .encodings._legacy import read_unencoded
+
+                return read_unencoded(node, ctx=self)
+            entry = self.registry.find_reader(spec, node.format)
+            return entry.func(node, ctx=self)
+        except Exception as e:
+            enc = f" (encoding {spec})" if spec else ""
+            add_note_once(e, f"while reading {node.name!r}{enc} from {_describe(node)}")
+            raise
+
+
+class _ReadFunc:
+    """The ``func`` handed to read callbacks: reads one element (children go back through the callback)."""
+
+    __slots__ = ("_ctx", "_spec")
+
+    def __init__(self, ctx: ReadContext, spec: IOSpec) -> None:
+        self._ctx = ctx
+        self._spec = spec
+
+    def __call__(self, elem: Any) -> Any:
+        node = as_node(elem)
+        return self._ctx._read(node, IOSpec.from_attrs(node.attrs))
+
+
+class WriteContext:
+    """Writes elements recursively; encodings call :meth:`write_elem` for their children."""
+
+    def __init__(
+        self,
+        registry: Registry | None = None,
+        *,
+        callback: WriteCallback | None = None,
+        options: Mapping[str, Any] | None = None,
+    ) -> None:
+        if registry is None:
+            from ._plugins import get_registry
+
+            registry = get_registry()
+        self.registry = registry
+        self.callback = callback
+        #: Free-form writer options (e.g. ``as_dense``, ``convert_strings_to_categoricals``).
+        self.options: Mapping[str, Any] = options or {}
+
+    def write_elem(
+        self,
+        parent: Any,
+        key: str,
+        value: Any,
+        *,
+        dataset_kwargs: Mapping[str, Any] = MappingProxyType({}),
+    ) -> None:
+        group = as_node(parent)
+        key = _relative_key(group, key)
+        if self.callback is None:
+            self._write(group, key, value, dataset_kwargs=dataset_kwargs)
+            return
+        spec = self.registry.spec_of(value, group.format)
+        func = _WriteFunc(self)
+        self.callback(func, group, key, value, iospec=spec, dataset_kwargs=dataset_kwargs)
+
+    def _write(
+        self,
+        group: GroupLike,
+        key: str,
+        value: Any,
+        *,
+        dataset_kwargs: Mapping[str, Any] = MappingProxyType({}),
+    ) -> None:
+        path = join_path(group.name, key)
+        entry = None
+        try:
+            entry = self.registry.find_writer(value, group.format)
+            if key in group:
+                del group[key]
+            returned = entry.func(group, key, value, ctx=self, dataset_kwargs=dict(dataset_kwargs))
+            spec = returned if isinstance(returned, IOSpec) else entry.spec
+            group[key].attrs.update(spec.to_attrs())
+        except Exception as e:
+            enc = f" (encoding {entry.spec})" if entry is not None else ""
+            add_note_once(e, f"while writing {path!r}{enc} to {_describe(group)}")
+            raise
+
+
+class _WriteFunc:
+    __slots__ = ("_ctx",)
+
+    def __init__(self, ctx: WriteContext) -> None:
+        self._ctx = ctx
+
+    def __call__(
+        self,
+        store: Any,
+        elem_name: str,
+        elem: Any,
+        *,
+        dataset_kwargs: Mapping[str, Any] = MappingProxyType({}),
+    ) -> None:
+        group = as_node(store)
+        self._ctx._write(group, _relative_key(group, elem_name), elem, dataset_kwargs=dataset_kwargs)
+
+
+def _relative_key(group: GroupLike, key: str) -> str:
+    if key.startswith("/") and key != "/":
+        rel = PurePosixPath(key).relative_to(group.name or "/")
+        key = str(rel)
+    if "/" in key.strip("/") if key != "/" else False:
+        msg = f"Forward slashes are not allowed in element keys; got {key!r} instead."
+        raise ValueError(msg)
+    return key
+
+
+# ------------------------------------------------------------------------ public functions
+
+
+def read_elem(elem: Any) -> Any:
+    """Read an element from a store.
+
+    Dispatches on the element's ``encoding-type`` / ``encoding-version`` attributes.
+
+    Parameters
+    ----------
+    elem
+        The stored element: an annstore store node, or a native ``h5py`` / ``zarr`` object.
+    """
+    return ReadContext().read_elem(elem)
+
+
+def write_elem(
+    store: Any,
+    k: str,
+    elem: Any,
+    *,
+    dataset_kwargs: Mapping[str, Any] = MappingProxyType({}),
+) -> None:
+    """Write an element to a store, encoded as the anndata on-disk spec says.
+
+    Parameters
+    ----------
+    store
+        The group to write into (an annstore group or a native ``h5py`` / ``zarr`` group).
+    k
+        Key of the element in ``store``. ``"/"`` replaces the root group's content.
+    elem
+        The value.
+    dataset_kwargs
+        Storage options for arrays (``compression``, ``chunks``, ...).
+    """
+    ctx = WriteContext()
+    if k == "/":
+        _write_root(ctx, as_node(store), elem, dataset_kwargs)
+        return
+    ctx.write_elem(store, k, elem, dataset_kwargs=dataset_kwargs)
+
+
+def _write_root(
+    ctx: WriteContext, group: GroupLike, elem: Any, dataset_kwargs: Mapping[str, Any]
+) -> None:
+    if group.name != "/":
+        msg = f"'/' is not in the subpath of {group.name!r}"
+        raise ValueError(msg)
+    for key in list(group.keys()):
+        del group[key]
+    for key in list(group.attrs.keys()):
+        del group.attrs[key]
+    from .encodings._anndata import write_anndata_into
+
+    write_anndata_into(group, elem, ctx=ctx, dataset_kwargs=dataset_kwargs)
+
+
+def read_dispatched(elem: Any, callback: ReadCallback) -> Any:
+    """Read ``elem``, calling ``callback(func, elem_name, elem, iospec=...)`` for every element.
+
+    ``func(elem)`` reads one element the default way (its children again go through the
+    callback). Same signature as anndata's ``read_dispatched``.
+    """
+    return ReadContext(callback=callback).read_elem(elem)
+
+
+def write_dispatched(
+    store: Any,
+    key: str,
+    elem: Any,
+    callback: WriteCallback,
+    *,
+    dataset_kwargs: Mapping[str, Any] = MappingProxyType({}),
+) -> None:
+    """Write ``elem``, calling ``callback(func, store, elem_name, elem, iospec=..., dataset_kwargs=...)``.
+
+    ``func(store, elem_name, elem, dataset_kwargs=...)`` writes one element the default way.
+    Same signature as anndata's ``write_dispatched``.
+    """
+    WriteContext(callback=callback).write_elem(store, key, elem, dataset_kwargs=dataset_kwargs)

@@ -1,0 +1,102 @@
+"""Format guessing: the KNOWN_FORMATS table, magic bytes, and install hints for missing plugins."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from ..errors import FormatNotInstalledError, UnknownFormatError
+
+__all__ = ["KNOWN_FORMATS", "guess_format", "require_format"]
+
+HDF5_MAGIC = b"\x89HDF\r\n\x1a\n"
+ZIP_MAGIC = b"PK\x03\x04"
+
+
+@dataclass(frozen=True, slots=True)
+class KnownFormat:
+    name: str
+    suffixes: tuple[str, ...]
+    package: str
+
+
+#: Formats annstore knows of, installed or not, for "pip install ..." hints.
+KNOWN_FORMATS: tuple[KnownFormat, ...] = (
+    KnownFormat("h5ad", (".h5ad", ".h5", ".hdf5"), "annstore-h5ad"),
+    KnownFormat("loom", (".loom",), "annstore-loom"),
+    KnownFormat("text", (".csv", ".tsv", ".tab", ".txt", ".data", ".mtx", ".xlsx", ".csv.gz",
+                         ".tsv.gz", ".txt.gz", ".mtx.gz", ".tab.gz", ".data.gz", ".txt.bz2"),
+                "annstore-text"),
+    KnownFormat("tiledb", (".tiledb",), "annstore-tiledb"),
+    KnownFormat("zarr", (".zarr", ".zarr.zip", ".zip"), "annstore-zarr"),
+)
+
+
+def _read_head(path: Any, n: int = 512) -> tuple[bytes, bool]:
+    if not isinstance(path, str | os.PathLike):
+        return b"", False
+    p = Path(path)
+    try:
+        if p.is_dir():
+            return b"", True
+        with open(p, "rb") as f:
+            return f.read(n), False
+    except OSError:
+        return b"", False
+
+
+def _suffix_match(path: Any) -> KnownFormat | None:
+    name = str(path).lower().rstrip("/")
+    best: tuple[int, KnownFormat] | None = None
+    for kf in KNOWN_FORMATS:
+        for s in kf.suffixes:
+            if name.endswith(s) and (best is None or len(s) > best[0]):
+                best = (len(s), kf)
+    return best[1] if best else None
+
+
+def guess_format(path: Any) -> str:
+    """Name the format of ``path`` by asking every installed plugin (suffix and magic bytes).
+
+    Raises
+    ------
+    FileNotFoundError
+        ``path`` is a local path that does not exist.
+    UnknownFormatError
+        No installed plugin recognises it; the message names the plugin to install when a
+        known but uninstalled format matches the suffix.
+    """
+    from ._plugins import get_plugin_manager
+
+    pm = get_plugin_manager()
+    head, is_dir = _read_head(path)
+    name = pm.hook.annstore_guess_format(path=path, head=head, is_dir=is_dir)
+    if name is not None:
+        return str(name)
+    if isinstance(path, str | os.PathLike) and "://" not in str(path) and not Path(path).exists():
+        msg = f"No such file or directory: {str(path)!r}"
+        raise FileNotFoundError(msg)
+    installed = ", ".join(sorted(pm.formats)) or "none"
+    msg = f"Could not determine the format of {str(path)!r}. Installed formats: {installed}."
+    kf = _suffix_match(path)
+    if kf is not None and kf.name not in pm.formats:
+        msg += f"\nThe suffix belongs to format {kf.name!r}: pip install {kf.package}"
+    raise UnknownFormatError(msg)
+
+
+def require_format(name: str) -> Any:
+    """Return the installed :class:`FormatInfo` for ``name`` or raise one clear line."""
+    from ._plugins import get_plugin_manager
+
+    pm = get_plugin_manager()
+    info = pm.formats.get(name)
+    if info is not None:
+        return info
+    kf = next((k for k in KNOWN_FORMATS if k.name == name), None)
+    if kf is not None:
+        msg = f"Format {name!r} needs the {kf.package} plugin: pip install {kf.package}"
+        raise FormatNotInstalledError(msg, format=name, package=kf.package)
+    msg = f"Unknown format {name!r}. Installed formats: {', '.join(sorted(pm.formats)) or 'none'}."
+    raise UnknownFormatError(msg)

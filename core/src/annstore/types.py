@@ -1,0 +1,124 @@
+"""Public protocols and aliases: the store protocol that element encodings are written against.
+
+annstore writes every element encoding of the anndata on-disk spec once, against two small
+protocols, and each hierarchical storage plugin (HDF5, zarr, TileDB, the built-in in-memory
+format) adapts its native objects to them:
+
+``GroupLike``
+    A node holding named children and attributes. ``create_group`` and ``create_array`` make
+    children; ``__getitem__`` returns a child (``GroupLike`` or ``ArrayLike``).
+``ArrayLike``
+    An n-dimensional array with ``shape``, ``dtype`` and ``attrs``. ``__getitem__`` accepts
+    slices, integers, ``()`` and, where ``supports_fancy`` is true, a sorted integer array on the
+    first axis. ``read_into(out, selection)`` fills a preallocated buffer (h5py ``read_direct``).
+
+Adapters normalise what differs between backends, so encodings never branch on the store:
+
+* Strings: ``create_array`` accepts numpy ``U``/``O`` arrays of ``str`` and stores them in the
+  backend's native variable-length UTF-8 encoding; reading a string array returns an ``object``
+  array of ``str`` and its ``dtype`` reports ``object`` (``dtype.kind == "O"``).
+* Attributes read back as plain Python values: ``str``, ``int``, ``float``, ``bool``, ``list``
+  (possibly empty, e.g. ``column-order``), or numpy arrays for numeric vectors.
+* ``name`` is the absolute element path inside the store (``"/"`` for the root), ``filename``
+  the file, directory or URL the store lives in (``None`` for the memory format), and
+  ``format`` the format name, used in error messages.
+"""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Iterable, Iterator, MutableMapping
+from os import PathLike
+from typing import TYPE_CHECKING, Any, Literal, Protocol, runtime_checkable
+
+if TYPE_CHECKING:
+    import numpy as np
+
+__all__ = [
+    "ArrayLike",
+    "BackedSparseSource",
+    "GroupLike",
+    "IndexSupport",
+    "OpenMode",
+    "PathLikeStr",
+]
+
+OpenMode = Literal["r", "r+", "w", "a"]
+PathLikeStr = str | PathLike[str]
+
+
+@runtime_checkable
+class ArrayLike(Protocol):
+    """An array node of a hierarchical store (see the module docstring for the contract)."""
+
+    name: str
+    filename: str | None
+    format: str
+
+    @property
+    def shape(self) -> tuple[int, ...]: ...
+    @property
+    def dtype(self) -> np.dtype[Any]: ...
+    @property
+    def attrs(self) -> MutableMapping[str, Any]: ...
+    def __getitem__(self, selection: Any) -> Any: ...
+    def __setitem__(self, selection: Any, value: Any) -> None: ...
+    def resize(self, shape: tuple[int, ...]) -> None: ...
+    def read_into(self, out: np.ndarray[Any, Any], selection: Any = ...) -> None: ...
+
+
+@runtime_checkable
+class GroupLike(Protocol):
+    """A group node of a hierarchical store (see the module docstring for the contract)."""
+
+    name: str
+    filename: str | None
+    format: str
+
+    @property
+    def attrs(self) -> MutableMapping[str, Any]: ...
+    def keys(self) -> Iterable[str]: ...
+    def __iter__(self) -> Iterator[str]: ...
+    def __getitem__(self, key: str) -> GroupLike | ArrayLike: ...
+    def __contains__(self, key: object) -> bool: ...
+    def __delitem__(self, key: str) -> None: ...
+    def create_group(self, name: str) -> GroupLike: ...
+    def create_array(
+        self,
+        name: str,
+        data: Any = None,
+        *,
+        shape: tuple[int, ...] | None = None,
+        dtype: Any = None,
+        **storage_options: Any,
+    ) -> ArrayLike: ...
+
+
+class IndexSupport(enum.Enum):
+    """What a backed sparse source can select natively on its ``data``/``indices`` arrays."""
+
+    BASIC = "basic"  #: contiguous slices only
+    POINTS = "points"  #: sorted integer arrays as well
+
+
+@runtime_checkable
+class BackedSparseSource(Protocol):
+    """Raw access to the three arrays of a stored CSR/CSC matrix.
+
+    Core owns all selection logic (:mod:`annstore.backed`); a source only reads ranges.
+    """
+
+    format: Literal["csr", "csc"]
+    shape: tuple[int, int]
+    dtype: np.dtype[Any]
+    indexing: IndexSupport
+
+    def indptr(self) -> np.ndarray[Any, Any]: ...
+    def read_nnz(self, start: int, stop: int) -> tuple[np.ndarray[Any, Any], np.ndarray[Any, Any]]:
+        """Return ``(data[start:stop], indices[start:stop])``."""
+        ...
+    def read_nnz_ranges(
+        self, starts: np.ndarray[Any, Any], stops: np.ndarray[Any, Any]
+    ) -> tuple[np.ndarray[Any, Any], np.ndarray[Any, Any]]:
+        """Return concatenated ``data``/``indices`` of several ``[start, stop)`` ranges."""
+        ...
