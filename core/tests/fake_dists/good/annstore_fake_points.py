@@ -1,0 +1,64 @@
+"""A third-party plugin, known to annstore only through its entry point: a new element type.
+
+``Points`` (x/y coordinates plus a coordinate reference name) is stored as a group holding two
+float arrays ``x`` and ``y`` and the attribute ``crs``, encoded as ``points`` v0.1.0.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from annstore import IOSpec, hookimpl
+
+POINTS = IOSpec("points", "0.1.0")
+
+
+class Points:
+    """n points in the plane; aligns to an axis of length n (usable in obsm and uns)."""
+
+    def __init__(self, x, y, crs: str = "EPSG:4326") -> None:
+        self.x = np.asarray(x, dtype=float)
+        self.y = np.asarray(y, dtype=float)
+        self.crs = crs
+
+    @property
+    def shape(self) -> tuple[int, int]:
+        return (len(self.x), 2)
+
+    def __len__(self) -> int:
+        return len(self.x)
+
+    def __getitem__(self, idx):
+        if isinstance(idx, tuple):
+            idx = idx[0]
+        return Points(self.x[idx], self.y[idx], self.crs)
+
+    def copy(self) -> Points:
+        return Points(self.x.copy(), self.y.copy(), self.crs)
+
+    def __eq__(self, other: object) -> bool:
+        return (
+            isinstance(other, Points)
+            and self.crs == other.crs
+            and np.array_equal(self.x, other.x)
+            and np.array_equal(self.y, other.y)
+        )
+
+    __hash__ = None  # type: ignore[assignment]
+
+
+def write_points(parent, key, value, *, ctx, dataset_kwargs):
+    g = parent.create_group(key)
+    g.attrs["crs"] = value.crs
+    ctx.write_elem(g, "x", value.x, dataset_kwargs=dataset_kwargs)
+    ctx.write_elem(g, "y", value.y, dataset_kwargs=dataset_kwargs)
+
+
+def read_points(node, *, ctx):
+    return Points(ctx.read_elem(node["x"]), ctx.read_elem(node["y"]), node.attrs["crs"])
+
+
+@hookimpl
+def annstore_register_encodings(registry):
+    registry.register_writer(Points, POINTS, write_points)
+    registry.register_reader(POINTS, read_points)
