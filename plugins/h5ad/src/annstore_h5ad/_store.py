@@ -353,7 +353,7 @@ class H5Array(_Node):
         if self._is_str or self.is_empty or not out.flags.c_contiguous or out.dtype != self._obj.dtype:
             out[...] = self[selection]
             return
-        if selection == () or selection is Ellipsis:
+        if (isinstance(selection, tuple) and not selection) or selection is Ellipsis:
             if out.size:
                 self._obj.read_direct(out)
             return
