@@ -1,69 +1,971 @@
-"""The in-memory ``AnnData`` container (provisional skeleton, being built out)."""
+"""The in-memory ``AnnData`` container: construction, views, copies, conversions and repr."""
 
 from __future__ import annotations
 
-from typing import Any
+import warnings
+from collections import OrderedDict
+from collections.abc import Iterator, Mapping, MutableMapping, Sequence
+from copy import deepcopy
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
 import pandas as pd
+from scipy import sparse
 
+from ._aligned import (
+    AlignedMappingProperty,
+    AxisArrays,
+    Layers,
+    PairwiseArrays,
+    _mixed_df_to_array,
+    coerce_array,
+)
+from ._index import normalize_indices, resolve_index, subset
+from ._model_frames import (
+    as_str_index,
+    gen_dataframe,
+    make_index_unique,
+    prep_dim_index,
+)
 from ._raw import Raw
+from ._settings import settings
+from ._views import DictView, ElementRef, as_view
+from .errors import CapabilityError, ImplicitModificationWarning, ShapeMismatchError
+
+if TYPE_CHECKING:
+    from os import PathLike
 
 __all__ = ["AnnData"]
 
 
-def _gen_index(n: int) -> pd.Index:
-    return pd.Index([str(i) for i in range(n)], dtype=object)
+def _deprecated(old: str, new: str, hint: str) -> None:
+    msg = f"The method {old} is deprecated and will be removed in the future. Use {new} instead of {old}. {hint}"
+    warnings.warn(msg, FutureWarning, stacklevel=3)
+
+
+def _as_slice(i: Any, n: int, what: str) -> Any:
+    if isinstance(i, int | np.integer):
+        if not -n <= i < n:
+            msg = f"{what} index `{i}` is out of range (n={n})."
+            raise IndexError(msg)
+        i = int(i) + n * (i < 0)
+        return slice(i, i + 1, 1)
+    return i
+
+
+def _infer_len(df: Any, m: Any, p: Any, layers: Any, axis: int) -> int | None:
+    for elem in (df, m, p):
+        if elem is not None and hasattr(elem, "shape"):
+            return elem.shape[0]
+    for elem, is_layers in ((layers, True), (m, False), (p, False)):
+        if isinstance(elem, Mapping):
+            for v in elem.values():
+                if hasattr(v, "shape"):
+                    return v.shape[axis if is_layers else 0]
+    if isinstance(df, Mapping) and not isinstance(df, pd.DataFrame):
+        for v in df.values():
+            if hasattr(v, "__len__"):
+                return len(v)
+    return None
+
+
+def _warn_dup(attr: str) -> None:
+    names = "Observation" if attr == "obs" else "Variable"
+    msg = f"{names} names are not unique. To make them unique, call `.{attr}_names_make_unique`."
+    warnings.warn(msg, UserWarning, stacklevel=4)
+
+
+def _get_vector(adata: Any, k: str, dim: Literal["obs", "var"], layer: str | None = None) -> np.ndarray:
+    """``obs_vector``/``var_vector``: a column of ``.obs``/``.var`` or a row/column of X or a layer."""
+    other = "var" if dim == "obs" else "obs"
+    in_df = k in getattr(adata, dim).columns
+    in_names = k in getattr(adata, f"{other}_names")
+    if in_df and in_names:
+        msg = f"Key {k} could be found in both .{other}_names and .{dim}.columns"
+        raise ValueError(msg)
+    if not in_df and not in_names:
+        msg = f"Could not find key {k} in .{other}_names or .{dim}.columns."
+        raise KeyError(msg)
+    if in_df:
+        return getattr(adata, dim)[k].to_numpy()
+    X = adata._get_X(layer=layer)
+    names = getattr(adata, f"{other}_names")
+    pos = names.get_loc(k)
+    sl = slice(pos, pos + 1) if isinstance(pos, int | np.integer) else pos
+    a = subset(X, (sl, slice(None)) if dim == "var" else (slice(None), sl))
+    if sparse.issparse(a):
+        a = a.toarray()
+    elif hasattr(a, "compute"):
+        a = a.compute()
+    return np.ravel(np.asarray(a))
 
 
 class AnnData:
-    """An annotated data matrix."""
+    """An annotated data matrix.
 
-    def __init__(self, X: Any = None, obs: Any = None, var: Any = None, uns: Any = None, *,
-                 obsm: Any = None, varm: Any = None, layers: Any = None, raw: Any = None,
-                 shape: Any = None, filename: Any = None, filemode: Any = None, asview: bool = False,
-                 obsp: Any = None, varp: Any = None, oidx: Any = None, vidx: Any = None) -> None:
-        if isinstance(X, pd.DataFrame):
-            obs = pd.DataFrame(index=X.index.astype(str)) if obs is None else obs
-            var = pd.DataFrame(index=X.columns.astype(str)) if var is None else var
-            X = X.to_numpy()
-        if X is not None:
-            n_obs, n_vars = X.shape
-        elif shape is not None:
-            n_obs, n_vars = shape
+    ``X`` (n_obs × n_vars) with observation annotations (``obs``, ``obsm``, ``obsp``),
+    variable annotations (``var``, ``varm``, ``varp``), ``layers`` shaped like ``X`` and
+    unstructured annotations (``uns``). Indexing (``adata[obs_idx, var_idx]``) returns a lazy,
+    copy-on-write view; modifying a view turns it into an independent copy with an
+    :class:`~annstore.ImplicitModificationWarning`.
+
+    Parameters
+    ----------
+    X
+        Data matrix: numpy array, scipy sparse CSR/CSC matrix or array, dask array, or a
+        DataFrame (whose index and columns become obs_names and var_names).
+    obs, var
+        DataFrames or mappings of columns, one row per observation / variable.
+    uns
+        Unstructured annotation (any mutable mapping; kept by reference).
+    obsm, varm, obsp, varp, layers
+        Mappings of aligned arrays.
+    raw
+        A :class:`Raw` (or a mapping with ``X``, ``var``, ``varm``).
+    shape
+        ``(n_obs, n_vars)`` when ``X`` is None.
+    filename, filemode
+        Backing file (backed mode).
+    asview, oidx, vidx
+        Internal: build a view of the AnnData passed as ``X``.
+    """
+
+    _adata_ref: AnnData | None
+    _oidx: Any
+    _vidx: Any
+
+    def __init__(
+        self,
+        X: Any = None,
+        obs: Any = None,
+        var: Any = None,
+        uns: Any = None,
+        *,
+        obsm: Any = None,
+        varm: Any = None,
+        layers: Any = None,
+        raw: Any = None,
+        shape: tuple[int, int] | None = None,
+        filename: PathLike[str] | str | None = None,
+        filemode: Literal["r", "r+"] | None = None,
+        asview: bool = False,
+        obsp: Any = None,
+        varp: Any = None,
+        oidx: Any = None,
+        vidx: Any = None,
+    ) -> None:
+        if asview:
+            if not isinstance(X, AnnData):
+                msg = f"`X` has to be an AnnData object to build a view; got {type(X)} instead."
+                raise ValueError(msg)
+            if oidx is None or vidx is None:
+                msg = "A view needs both `oidx` and `vidx`."
+                raise ValueError(msg)
+            self._init_as_view(X, oidx, vidx)
         else:
-            n_obs = len(obs) if obs is not None else 0
-            n_vars = len(var) if var is not None else 0
-        self._X = X
-        self._obs = pd.DataFrame(obs) if obs is not None else pd.DataFrame(index=_gen_index(n_obs))
-        self._var = pd.DataFrame(var) if var is not None else pd.DataFrame(index=_gen_index(n_vars))
-        self._uns = dict(uns or {})
-        self._obsm = dict(obsm or {})
-        self._varm = dict(varm or {})
-        self._obsp = dict(obsp or {})
-        self._varp = dict(varp or {})
-        self._layers = dict(layers or {})
-        self._raw = None if raw is None else Raw(self, **raw) if isinstance(raw, dict) else Raw(self, raw.X, raw.var, raw.varm)
-        self.filename = filename
-        self.filemode = filemode
+            self._init_as_actual(
+                X=X, obs=obs, var=var, uns=uns, obsm=obsm, varm=varm, varp=varp, obsp=obsp,
+                raw=raw, layers=layers, shape=shape, filename=filename, filemode=filemode,
+            )
 
-    X = property(lambda self: self._X)
-    obs = property(lambda self: self._obs)
-    var = property(lambda self: self._var)
-    uns = property(lambda self: self._uns)
-    obsm = property(lambda self: self._obsm)
-    varm = property(lambda self: self._varm)
-    obsp = property(lambda self: self._obsp)
-    varp = property(lambda self: self._varp)
-    layers = property(lambda self: self._layers)
-    raw = property(lambda self: self._raw)
-    obs_names = property(lambda self: self._obs.index)
-    var_names = property(lambda self: self._var.index)
-    n_obs = property(lambda self: len(self._obs))
-    n_vars = property(lambda self: len(self._var))
-    shape = property(lambda self: (self.n_obs, self.n_vars))
-    is_view = property(lambda self: False)
-    isbacked = property(lambda self: False)
+    # ------------------------------------------------------------------ construction
+
+    def _init_as_view(self, adata_ref: AnnData, oidx: Any, vidx: Any) -> None:
+        self._is_view = True
+        oidx = _as_slice(oidx, adata_ref.n_obs, "Observation")
+        vidx = _as_slice(vidx, adata_ref.n_vars, "Variable")
+        if adata_ref.is_view:
+            assert adata_ref._adata_ref is not None
+            root = adata_ref._adata_ref
+            oidx = resolve_index(adata_ref._oidx, oidx, root.n_obs)
+            vidx = resolve_index(adata_ref._vidx, vidx, root.n_vars)
+            adata_ref = root
+        self._oidx = oidx
+        self._vidx = vidx
+        self._adata_ref = adata_ref
+        self._filename = adata_ref._filename
+        self._filemode = adata_ref._filemode
+        self.file = getattr(adata_ref, "file", None)
+        obs_sub = subset(adata_ref.obs, (oidx,))
+        var_sub = subset(adata_ref.var, (vidx,))
+        uns = dict(adata_ref._uns) if type(adata_ref._uns) is dict else adata_ref._uns.copy()
+        if settings.remove_unused_categories:
+            obs_sub = self._remove_unused_categories(adata_ref.obs, obs_sub, uns)
+            var_sub = self._remove_unused_categories(adata_ref.var, var_sub, uns)
+        self._obs = as_view(obs_sub, ElementRef(self, "obs"))
+        self._var = as_view(var_sub, ElementRef(self, "var"))
+        self._uns = uns
+        self._raw = adata_ref.raw[self, oidx] if adata_ref._raw is not None else None
+
+    @staticmethod
+    def _remove_unused_categories(df_full: pd.DataFrame, df_sub: pd.DataFrame, uns: MutableMapping) -> pd.DataFrame:
+        cat_cols = [k for k in df_full.columns if isinstance(df_full[k].dtype, pd.CategoricalDtype)]
+        if not cat_cols:
+            return df_sub
+        df_sub = df_sub.copy(deep=False)
+        for k in cat_cols:
+            all_categories = df_full[k].cat.categories
+            df_sub[k] = df_sub[k].cat.remove_unused_categories()
+            color_key = f"{k}_colors"
+            if color_key not in uns:
+                continue
+            colors = uns[color_key]
+            if np.ndim(colors) == 0:
+                uns[color_key] = np.array(colors)[(None,)]
+            elif len(colors) != len(all_categories):
+                del uns[color_key]
+            else:
+                keep = np.flatnonzero(np.isin(all_categories, df_sub[k].cat.categories))
+                uns[color_key] = np.asarray(colors)[keep]
+        return df_sub
+
+    def _init_as_actual(
+        self,
+        X: Any = None,
+        *,
+        obs: Any = None,
+        var: Any = None,
+        uns: Any = None,
+        obsm: Any = None,
+        varm: Any = None,
+        varp: Any = None,
+        obsp: Any = None,
+        raw: Any = None,
+        layers: Any = None,
+        shape: Any = None,
+        filename: Any = None,
+        filemode: Any = None,
+    ) -> None:
+        self._is_view = False
+        self._adata_ref = None
+        self._oidx = None
+        self._vidx = None
+        self._filename = None if filename is None else Path(filename)
+        self._filemode = filemode
+        self.file = None
+        x_indices: list[tuple[str, str, pd.Index]] = []
+
+        if isinstance(X, AnnData):
+            if any(a is not None for a in (obs, var, uns, obsm, varm, obsp, varp)):
+                msg = "If `X` is an AnnData, no further arguments must be provided."
+                raise ValueError(msg)
+            src = X
+            obs, var, uns = src.obs, src.var, src.uns
+            obsm, varm, obsp, varp = src.obsm, src.varm, src.obsp, src.varp
+            layers, raw = src.layers, src.raw
+            self._filename, self._filemode = src._filename, src._filemode
+            self.file = getattr(src, "file", None)
+            X = None
+            if isinstance(uns, DictView):
+                uns = uns.copy()
+        if layers is not None and None in layers:
+            if X is not None and X is not layers[None]:
+                msg = "If you provide `layers[None]` and `X`, they must be identical."
+                raise ValueError(msg)
+            X = layers[None]
+        elif isinstance(X, pd.DataFrame):
+            if isinstance(X.columns, pd.MultiIndex):
+                msg = "MultiIndex columns are not supported in AnnData. Please use a single-level index for X."
+                raise ValueError(msg)
+            if obs is None:
+                obs = pd.DataFrame(index=X.index)
+            elif not isinstance(X.index, pd.RangeIndex):
+                x_indices.append(("obs", "index", as_str_index(X.index)))
+            if var is None:
+                var = pd.DataFrame(index=X.columns)
+            elif not isinstance(X.columns, pd.RangeIndex):
+                x_indices.append(("var", "columns", as_str_index(X.columns)))
+            X = _mixed_df_to_array(X, "X")
+
+        if X is not None:
+            X = coerce_array(X, name="X")
+            if shape is not None:
+                msg = "`shape` needs to be `None` if `X` is not `None`."
+                raise ValueError(msg)
+            if len(X.shape) < 2:
+                msg = f"X needs to be 2-dimensional, not {len(X.shape)}-dimensional (shape {tuple(X.shape)})."
+                raise ValueError(msg)
+            n_obs, n_vars = X.shape[:2]
+            source = "X"
+        else:
+            if shape is not None:
+                n_obs, n_vars = shape
+            else:
+                n_obs = _infer_len(obs, obsm, obsp, layers, 0)
+                n_vars = _infer_len(var, varm, varp, layers, 1)
+            source = "shape"
+
+        self._obs = gen_dataframe(obs, ("obs_names", "row_names"), source=source, attr="obs", length=n_obs)
+        self._var = gen_dataframe(var, ("var_names", "col_names"), source=source, attr="var", length=n_vars)
+        for attr, xname, idx in x_indices:
+            df = getattr(self, f"_{attr}")
+            if isinstance(df.index, pd.RangeIndex):
+                df.index = idx
+            elif not idx.equals(df.index):
+                msg = f"Index of {attr} must match {xname} of X."
+                raise ValueError(msg)
+
+        self._uns = OrderedDict()
+        self._layers: dict = {}
+        self._obsm: dict = {}
+        self._varm: dict = {}
+        self._obsp: dict = {}
+        self._varp: dict = {}
+        self.uns = uns if uns is not None else OrderedDict()
+        self.obsm = obsm
+        self.varm = varm
+        self.obsp = obsp
+        self.varp = varp
+        if settings.check_uniqueness:
+            self._check_uniqueness()
+        layers_d = {} if layers is None else {k: v for k, v in dict(layers.items()).items() if k is not None}
+        self.layers = {**layers_d, None: None}
+        if X is not None:
+            self.X = X
+        if not raw:
+            self._raw = None
+        elif isinstance(raw, Mapping):
+            self._raw = Raw(self, **raw)
+        else:
+            self._raw = Raw(self, raw.X, raw.var, raw.varm)
+        if filename is not None and self.file is None:
+            try:
+                from .backed import _init_backed  # type: ignore[attr-defined]
+            except ImportError as e:
+                msg = (
+                    f"Backed mode (filename={str(filename)!r}) needs annstore.backed._init_backed, "
+                    "which is not available in this installation."
+                )
+                raise CapabilityError(msg) from e
+            _init_backed(self, filename, filemode)
+
+    def _check_uniqueness(self) -> None:
+        for attr in ("obs", "var"):
+            idx = getattr(self, f"_{attr}").index
+            if idx[~idx.isna()].has_duplicates:
+                _warn_dup(attr)
+
+    # ------------------------------------------------------------------ repr & dunders
+
+    def _gen_repr(self, n_obs: int, n_vars: int) -> str:
+        backed_at = f" backed at {str(self.filename)!r}" if self.isbacked else ""
+        descr = f"AnnData object with n_obs × n_vars = {n_obs} × {n_vars}{backed_at}"
+        for attr in ("obs", "var", "uns", "obsm", "varm", "layers", "obsp", "varp"):
+            keys = list(getattr(self, attr).keys())
+            if attr == "layers" and not any(k is not None for k in keys):
+                continue
+            if keys:
+                line = f"\n    {attr}: {str(keys)[1:-1]}"
+                if attr == "layers":
+                    line = line.replace("None", "None (.X)")
+                descr += line
+        return descr
+
+    def __repr__(self) -> str:
+        prefix = "View of " if self.is_view else ""
+        return prefix + self._gen_repr(self.n_obs, self.n_vars)
+
+    def __eq__(self, other: object) -> bool:
+        msg = (
+            "Equality comparisons are not supported for AnnData objects, "
+            "instead compare the desired attributes."
+        )
+        raise NotImplementedError(msg)
+
+    __hash__ = object.__hash__
 
     def __len__(self) -> int:
-        return self.n_obs
+        return self.shape[0]
+
+    def __contains__(self, key: Any) -> bool:
+        msg = (
+            f"Unexpected key {key!r} is not a valid reference; use `key in adata.obs`, "
+            "`key in adata.var_names`, `key in adata.layers`, ... instead."
+        )
+        raise TypeError(msg)
+
+    def __getitem__(self, index: Any) -> AnnData:
+        """A view of the selected observations and variables."""
+        oidx, vidx = normalize_indices(index, self.obs_names, self.var_names)
+        return AnnData(self, oidx=oidx, vidx=vidx, asview=True)
+
+    def __delitem__(self, index: Any) -> None:
+        obs, var = normalize_indices(index, self.obs_names, self.var_names)
+        if obs == slice(None, None, None):
+            self._inplace_subset_var(np.setdiff1d(np.arange(self.n_vars), np.arange(self.n_vars)[var]))
+        elif var == slice(None, None, None):
+            self._inplace_subset_obs(np.setdiff1d(np.arange(self.n_obs), np.arange(self.n_obs)[obs]))
+        else:
+            msg = "Can only delete whole observations (adata[idx]) or whole variables (adata[:, idx])."
+            raise IndexError(msg)
+
+    def __sizeof__(self) -> int:
+        def size(x: Any) -> int:
+            if x is None:
+                return 0
+            if sparse.issparse(x):
+                return int(x.data.nbytes + x.indptr.nbytes + x.indices.nbytes)
+            if isinstance(x, Mapping):
+                return sum(size(v) for v in x.values())
+            if isinstance(x, np.ndarray):
+                return int(x.nbytes)
+            return x.__sizeof__()
+
+        total = size(self.obs) + size(self.var) + size(dict(self._uns))
+        for attr in ("obsm", "varm", "obsp", "varp", "layers"):
+            total += sum(size(v) for v in getattr(self, attr).values())
+        if self.raw is not None:
+            total += size(self.raw.X) + size(self.raw.var) + sum(size(v) for v in self.raw.varm.values())
+        return total
+
+    # ------------------------------------------------------------------ shape & names
+
+    @property
+    def shape(self) -> tuple[int, int]:
+        """Shape of data matrix (:attr:`n_obs`, :attr:`n_vars`)."""
+        return self.n_obs, self.n_vars
+
+    @property
+    def n_obs(self) -> int:
+        """Number of observations."""
+        return len(self.obs_names)
+
+    @property
+    def n_vars(self) -> int:
+        """Number of variables/features."""
+        return len(self.var_names)
+
+    @property
+    def is_view(self) -> bool:
+        """`True` if this is a view of another AnnData."""
+        return self._is_view
+
+    @property
+    def isbacked(self) -> bool:
+        """`True` if X is read from a backing file."""
+        return self._filename is not None and None not in self._root_layers_store()
+
+    def _root_layers_store(self) -> dict:
+        return self._adata_ref._layers if self.is_view else self._layers  # type: ignore[union-attr]
+
+    @property
+    def filename(self) -> Path | None:
+        """The backing file (None for in-memory objects)."""
+        return self._filename
+
+    @filename.setter
+    def filename(self, filename: PathLike[str] | str | None) -> None:
+        filename = None if filename is None else Path(filename)
+        if filename == self._filename:
+            return
+        if filename is None:
+            self.to_memory_mode = True  # pragma: no cover - see below
+        try:
+            from .backed import _set_filename  # type: ignore[attr-defined]
+        except ImportError as e:
+            msg = "Changing the backing file needs annstore.backed._set_filename, which is not available."
+            raise CapabilityError(msg) from e
+        _set_filename(self, filename)
+
+    @property
+    def filemode(self) -> str | None:
+        """Open mode of the backing file (``'r'`` or ``'r+'``), None when not backed."""
+        return self._filemode
+
+    def _backed_X(self) -> Any:
+        try:
+            from .backed import _backed_X  # type: ignore[attr-defined]
+        except ImportError as e:
+            msg = "Reading X of a backed AnnData needs annstore.backed._backed_X, which is not available."
+            raise CapabilityError(msg) from e
+        return _backed_X(self._adata_ref if self.is_view else self)
+
+    def _backed_raw_X(self) -> Any:
+        try:
+            from .backed import _backed_raw_X  # type: ignore[attr-defined]
+        except ImportError as e:
+            msg = "Reading raw.X of a backed AnnData needs annstore.backed._backed_raw_X, which is not available."
+            raise CapabilityError(msg) from e
+        return _backed_raw_X(self._adata_ref if self.is_view else self)
+
+    @property
+    def obs_names(self) -> pd.Index:
+        """Names of observations (alias for `.obs.index`)."""
+        return self.obs.index
+
+    @obs_names.setter
+    def obs_names(self, names: Sequence[str]) -> None:
+        self._set_dim_index(prep_dim_index(names, "obs", self.n_obs, self.shape), "obs")
+
+    @property
+    def var_names(self) -> pd.Index:
+        """Names of variables (alias for `.var.index`)."""
+        return self.var.index
+
+    @var_names.setter
+    def var_names(self, names: Sequence[str]) -> None:
+        self._set_dim_index(prep_dim_index(names, "var", self.n_vars, self.shape), "var")
+
+    def _set_dim_index(self, value: pd.Index, attr: str) -> None:
+        if self.is_view:
+            self._init_as_actual(self.copy())
+        getattr(self, f"_{attr}").index = value
+        for v in getattr(self, f"_{attr}m").values():
+            if isinstance(v, pd.DataFrame):
+                v.index = value
+
+    # ------------------------------------------------------------------ obs / var / uns
+
+    def _set_dim_df(self, value: Any, attr: str) -> None:
+        n = self.n_obs if attr == "obs" else self.n_vars
+        value = gen_dataframe(
+            value, (f"{attr}_names", "row_names" if attr == "obs" else "col_names"),
+            source="shape", attr=attr, length=n,
+        )
+        idx = prep_dim_index(value.index, attr, n, self.shape)
+        if self.is_view:
+            self._init_as_actual(self.copy())
+        setattr(self, f"_{attr}", value)
+        self._set_dim_index(idx, attr)
+
+    @property
+    def obs(self) -> pd.DataFrame:
+        """One-dimensional annotation of observations (`pd.DataFrame`)."""
+        return self._obs
+
+    @obs.setter
+    def obs(self, value: Any) -> None:
+        self._set_dim_df(value, "obs")
+
+    @obs.deleter
+    def obs(self) -> None:
+        self.obs = pd.DataFrame({}, index=self.obs_names)
+
+    @property
+    def var(self) -> pd.DataFrame:
+        """One-dimensional annotation of variables (`pd.DataFrame`)."""
+        return self._var
+
+    @var.setter
+    def var(self, value: Any) -> None:
+        self._set_dim_df(value, "var")
+
+    @var.deleter
+    def var(self) -> None:
+        self.var = pd.DataFrame({}, index=self.var_names)
+
+    @property
+    def uns(self) -> MutableMapping:
+        """Unstructured annotation (a dict; a copy-on-write :class:`DictView` on views)."""
+        if self.is_view:
+            return DictView(self._uns, view_args=(self, "_uns"))
+        return self._uns
+
+    @uns.setter
+    def uns(self, value: MutableMapping) -> None:
+        if not isinstance(value, MutableMapping):
+            msg = f"Only mutable mapping types (e.g. dict) are allowed for `.uns`; got {type(value)} instead."
+            raise ValueError(msg)
+        if isinstance(value, DictView):
+            value = value.copy()
+        if self.is_view:
+            self._init_as_actual(self.copy())
+        self._uns = value
+
+    @uns.deleter
+    def uns(self) -> None:
+        self.uns = OrderedDict()
+
+    # ------------------------------------------------------------------ aligned mappings
+
+    layers = AlignedMappingProperty(Layers, doc="Arrays shaped like X; X itself is under the key None.")
+    obsm = AlignedMappingProperty(AxisArrays, 0, doc="Multi-dimensional annotation of observations.")
+    varm = AlignedMappingProperty(AxisArrays, 1, doc="Multi-dimensional annotation of variables.")
+    obsp = AlignedMappingProperty(PairwiseArrays, 0, doc="Pairwise annotation of observations.")
+    varp = AlignedMappingProperty(PairwiseArrays, 1, doc="Pairwise annotation of variables.")
+
+    # ------------------------------------------------------------------ X and raw
+
+    @property
+    def X(self) -> Any:
+        """Data matrix of shape :attr:`n_obs` × :attr:`n_vars` (None if absent)."""
+        if self.is_view:
+            assert self._adata_ref is not None
+            if self.isbacked:
+                return subset(self._backed_X(), (self._oidx, self._vidx))
+            ref_X = self._adata_ref._layers.get(None)
+            if ref_X is None:
+                return None
+            return as_view(subset(ref_X, (self._oidx, self._vidx)), ElementRef(self, "X"))
+        if self.isbacked:
+            return self._backed_X()
+        return self._layers.get(None)
+
+    @X.setter
+    def X(self, value: Any) -> None:
+        if value is not None:
+            value = coerce_array(value, name="X", allow_array_like=True)
+        if value is not None and np.isscalar(value):
+            msg = (
+                "The ability to set X with a scalar value will be removed in the future.  "
+                "Initializing as an `np.array` with the shape of the current view."
+            )
+            warnings.warn(msg, FutureWarning, stacklevel=2)
+            value = np.full(self.shape, fill_value=value)
+        if value is not None and tuple(value.shape[:2]) != self.shape:
+            if len(value.shape) <= 2 and int(np.prod(value.shape)) == self.n_obs * self.n_vars and (
+                self.n_obs == 1 or self.n_vars == 1
+            ):
+                msg = "Automatic reshaping when setting X will be removed in the future."
+                warnings.warn(msg, FutureWarning, stacklevel=2)
+                value = value.reshape(self.shape)
+            else:
+                msg = f"Data matrix has wrong shape {tuple(value.shape)}, need to be {self.shape}."
+                raise ShapeMismatchError(msg)
+        if self.is_view:
+            msg = "Setting element `.X` of view, initializing view as actual."
+            warnings.warn(msg, ImplicitModificationWarning, stacklevel=2)
+            self._init_as_actual(self._copy(X=value))
+            return
+        if value is not None:
+            self.layers[None] = value
+        else:
+            self._layers.pop(None, None)
+
+    @X.deleter
+    def X(self) -> None:
+        self.X = None
+
+    def _has_X(self) -> bool:
+        return (self._adata_ref if self.is_view else self)._layers.get(None) is not None or self.isbacked  # type: ignore[union-attr]
+
+    def _get_X(self, layer: str | None = None) -> Any:
+        return self.X if layer is None else self.layers[layer]
+
+    @property
+    def raw(self) -> Raw | None:
+        """A frozen snapshot of X/var/varm (``adata.raw = adata``), subset by obs in views."""
+        return self._raw
+
+    @raw.setter
+    def raw(self, value: Any) -> None:
+        if value is None:
+            del self.raw
+            return
+        if isinstance(value, Raw):
+            raw = Raw(self, X=value.X, var=value.var, varm=value.varm)
+        elif isinstance(value, AnnData):
+            raw = Raw(self, X=value.X, var=value.var, varm=value.varm)
+        else:
+            msg = f"Can only init raw attribute with an AnnData object (or a Raw); got {type(value)} instead."
+            raise ValueError(msg)
+        if self.is_view:
+            self._init_as_actual(self.copy())
+        self._raw = raw
+
+    @raw.deleter
+    def raw(self) -> None:
+        if self.is_view:
+            self._init_as_actual(self.copy())
+        self._raw = None
+
+    # ------------------------------------------------------------------ keys
+
+    def obs_keys(self) -> list[str]:
+        """Column names of :attr:`obs` (deprecated in anndata: use ``adata.obs.columns``)."""
+        _deprecated("obs_keys", "obs", "(e.g. `k in adata.obs` or `str(adata.obs.columns.tolist())`)")
+        return self._obs.keys().tolist()
+
+    def var_keys(self) -> list[str]:
+        """Column names of :attr:`var` (deprecated in anndata: use ``adata.var.columns``)."""
+        _deprecated("var_keys", "var", "(e.g. `k in adata.var` or `str(adata.var.columns.tolist())`)")
+        return self._var.keys().tolist()
+
+    def obsm_keys(self) -> list[str]:
+        """Keys of :attr:`obsm` (deprecated in anndata: use ``adata.obsm.keys()``)."""
+        _deprecated("obsm_keys", "obsm", "(e.g. `k in adata.obsm` or `adata.obsm.keys() | {'u'}`)")
+        return list(self.obsm.keys())
+
+    def varm_keys(self) -> list[str]:
+        """Keys of :attr:`varm` (deprecated in anndata: use ``adata.varm.keys()``)."""
+        _deprecated("varm_keys", "varm", "(e.g. `k in adata.varm` or `adata.varm.keys() | {'u'}`)")
+        return list(self.varm.keys())
+
+    def uns_keys(self) -> list[str]:
+        """Sorted keys of :attr:`uns` (deprecated in anndata: use ``sorted(adata.uns)``)."""
+        _deprecated("uns_keys", "uns", "(e.g. `k in adata.uns` or `sorted(adata.uns)`)")
+        return sorted(self._uns.keys())
+
+    # ------------------------------------------------------------------ copies
+
+    def _copy(self, *, X: Any = "no_set_X") -> AnnData:
+        new: dict[str, Any] = {
+            "obs": self.obs.copy(),
+            "var": self.var.copy(),
+            "obsm": self.obsm.copy(),
+            "varm": self.varm.copy(),
+            "obsp": self.obsp.copy(),
+            "varp": self.varp.copy(),
+            "layers": self.layers.copy() if not self.isbacked else {k: v.copy() for k, v in self.layers.items() if k is not None},
+            "uns": deepcopy(dict(self._uns) if isinstance(self._uns, DictView) else self._uns),
+        }
+        if not isinstance(X, str):
+            new["layers"][None] = X
+        if self.raw is not None:
+            r = self.raw
+            new["raw"] = {"X": None if r.X is None else r.X.copy(), "var": r.var.copy(), "varm": r.varm.copy()}
+        return AnnData(**new)
+
+    def copy(self, filename: PathLike[str] | str | None = None) -> AnnData:
+        """A full, independent copy (of a view: a new actual AnnData); on disk if backed."""
+        if not self.isbacked:
+            return self._copy()
+        if filename is None:
+            msg = (
+                "To copy an AnnData object in backed mode, pass a filename: "
+                "`.copy(filename='myfilename.h5ad')`. To load the object into memory, use `.to_memory()`."
+            )
+            raise ValueError(msg)
+        from .io import read_h5ad, write_h5ad
+
+        write_h5ad(filename, self)
+        return read_h5ad(filename, backed=self._filemode)
+
+    def to_memory(self, *, copy: bool = False) -> AnnData:
+        """An AnnData with every backed / lazy element (dask, backed datasets) loaded into memory."""
+
+        def load(x: Any) -> Any:
+            if x is None:
+                return None
+            if isinstance(x, np.ndarray):
+                return np.array(x) if copy or type(x) is not np.ndarray else x
+            if sparse.issparse(x):
+                return x.copy() if copy or type(x).__name__.endswith("View") else x
+            if isinstance(x, pd.DataFrame):
+                return pd.DataFrame(x).copy() if copy or type(x) is not pd.DataFrame else x
+            if hasattr(x, "compute"):
+                return x.compute()
+            if hasattr(x, "to_memory"):
+                return x.to_memory()
+            if hasattr(x, "shape") and hasattr(x, "dtype"):
+                return x[()] if x.shape == () else x[...]
+            return x
+
+        new: dict[str, Any] = {
+            "X": load(self.X),
+            "obs": load(self.obs),
+            "var": load(self.var),
+            "uns": deepcopy(dict(self.uns)) if copy else dict(self.uns),
+        }
+        for attr in ("obsm", "varm", "obsp", "varp", "layers"):
+            new[attr] = {k: load(v) for k, v in getattr(self, attr).items() if k is not None}
+        if self.raw is not None:
+            new["raw"] = {"X": load(self.raw.X), "var": load(self.raw.var), "varm": {k: load(v) for k, v in self.raw.varm.items()}}
+        return AnnData(**new)
+
+    # ------------------------------------------------------------------ reshaping
+
+    def _inplace_subset_var(self, index: Any) -> None:
+        self._init_as_actual(self[:, index].copy())
+
+    def _inplace_subset_obs(self, index: Any) -> None:
+        self._init_as_actual(self[index].copy())
+
+    def transpose(self) -> AnnData:
+        """Swap observations and variables (X, layers, obs/var, obsm/varm, obsp/varp); drops raw."""
+        if self.is_view:
+            msg = (
+                "You’re trying to transpose a view of an `AnnData`, which is currently not "
+                "implemented. Call `.copy()` before transposing."
+            )
+            raise ValueError(msg)
+        if self.isbacked:
+            msg = "Cannot transpose anndata object that has backed X; call `.to_memory()` first."
+            raise ValueError(msg)
+
+        def t(x: Any) -> Any:
+            return x.T
+
+        return AnnData(
+            layers={k: t(v) for k, v in self.layers.items()},
+            obs=self.var, var=self.obs, uns=self._uns,
+            obsm=self.varm, varm=self.obsm, obsp=self.varp, varp=self.obsp,
+        )
+
+    T = property(transpose)
+
+    # ------------------------------------------------------------------ conversions
+
+    def to_df(self, layer: str | None = None) -> pd.DataFrame:
+        """X (or ``layers[layer]``) as a dense DataFrame indexed by obs_names × var_names."""
+        if layer is not None:
+            X = self.layers[layer]
+        elif not self._has_X():
+            msg = "X is None, cannot convert to dataframe."
+            raise ValueError(msg)
+        else:
+            X = self.X
+        if sparse.issparse(X):
+            X = X.toarray()
+        elif hasattr(X, "compute"):
+            X = X.compute()
+        return pd.DataFrame(np.asarray(X), index=self.obs_names, columns=self.var_names)
+
+    def obs_vector(self, k: str, /, *, layer: str | None = None) -> np.ndarray:
+        """Values of obs column ``k``, or of variable ``k`` in X (or ``layer``), per observation."""
+        return _get_vector(self, k, "obs", layer=layer)
+
+    def var_vector(self, k: str, /, *, layer: str | None = None) -> np.ndarray:
+        """Values of var column ``k``, or of observation ``k`` in X (or ``layer``), per variable."""
+        return _get_vector(self, k, "var", layer=layer)
+
+    def rename_categories(self, key: str, categories: Sequence[Any]) -> None:
+        """Rename the categories of categorical ``key`` in obs or var (and scanpy-style uns records)."""
+        if isinstance(categories, Mapping):
+            msg = "Only list-like `categories` is supported."
+            raise ValueError(msg)
+        if key in self.obs:
+            old = self.obs[key].cat.categories.tolist()
+            self.obs[key] = self.obs[key].cat.rename_categories(categories)
+        elif key in self.var:
+            old = self.var[key].cat.categories.tolist()
+            self.var[key] = self.var[key].cat.rename_categories(categories)
+        else:
+            msg = f"{key} is neither in `.obs` nor in `.var`."
+            raise ValueError(msg)
+        for k1, v1 in self.uns.items():
+            if not (isinstance(v1, Mapping) and "params" in v1 and v1["params"].get("groupby") == key):
+                continue
+            for k2, v2 in v1.items():
+                if isinstance(v2, np.ndarray) and v2.dtype.names is not None:
+                    if list(v2.dtype.names) == old:
+                        self.uns[k1][k2].dtype.names = categories
+                    else:
+                        warnings.warn(f"Omitting {k1}/{k2} as old categories do not match.", UserWarning, stacklevel=2)
+
+    def strings_to_categoricals(self, df: pd.DataFrame | None = None) -> None:
+        """Turn string columns with repeated values into (naturally sorted) categoricals, in place."""
+        from pandas.api.types import infer_dtype
+
+        dfs = [self.obs, self.var] if df is None else [df]
+        for frame in dfs:
+            for key in [k for k in frame.columns if infer_dtype(frame[k]) == "string"]:
+                c = pd.Categorical(frame[key])
+                if len(c.categories) >= len(c):
+                    continue
+                ordered = _natsorted(list(c.categories))
+                if list(c.categories) != ordered:
+                    c = c.reorder_categories(ordered)
+                frame[key] = c
+
+    _sanitize = strings_to_categoricals
+
+    def obs_names_make_unique(self, join: str = "-") -> None:
+        """Make obs_names unique by appending ``join`` and a counter to repeats (``a``, ``a-1``)."""
+        self.obs_names = make_index_unique(self.obs.index, join)
+
+    def var_names_make_unique(self, join: str = "-") -> None:
+        """Make var_names unique by appending ``join`` and a counter to repeats (``a``, ``a-1``)."""
+        self.var_names = make_index_unique(self.var.index, join)
+
+    def chunked_X(self, chunk_size: int | None = None) -> Iterator[tuple[Any, int, int]]:
+        """Iterate over ``(X[start:end], start, end)`` row chunks (default 6000 rows)."""
+        if chunk_size is None:
+            chunk_size = 6000
+        n = self.n_obs
+        for start in range(0, n, chunk_size):
+            end = min(start + chunk_size, n)
+            yield self.X[start:end], start, end
+
+    def chunk_X(self, select: int | Sequence[int] | np.ndarray = 1000, *, replace: bool = True) -> np.ndarray:
+        """Dense rows of X: ``select`` random rows (an int) or the given row positions."""
+        if isinstance(select, int | np.integer) and not isinstance(select, bool):
+            n = min(int(select), self.n_obs)
+            choice = np.random.choice(self.n_obs, n, replace)
+        elif isinstance(select, np.ndarray | Sequence):
+            choice = np.asarray(select)
+        else:
+            msg = f"select should be int or array; got {type(select)} instead."
+            raise ValueError(msg)
+        X = self.X
+        if self.isbacked:
+            uniq, inverse = np.unique(choice, return_inverse=True)
+            sel = X[uniq]
+            sel = sel.toarray() if sparse.issparse(sel) else np.asarray(sel)
+            return sel[inverse]
+        sel = X[choice]
+        return sel.toarray() if sparse.issparse(sel) else np.asarray(sel)
+
+    # ------------------------------------------------------------------ IO delegation
+
+    def write_h5ad(
+        self,
+        filename: PathLike[str] | str | None = None,
+        *,
+        convert_strings_to_categoricals: bool = True,
+        compression: Any = None,
+        compression_opts: Any = None,
+        as_dense: Sequence[str] = (),
+    ) -> None:
+        """Write an ``.h5ad`` file (see :func:`annstore.io.write_h5ad`)."""
+        if filename is None:
+            if not self.isbacked:
+                msg = "Provide a filename!"
+                raise ValueError(msg)
+            filename = self.filename
+        from .io import write_h5ad
+
+        write_h5ad(
+            Path(filename), self,
+            convert_strings_to_categoricals=convert_strings_to_categoricals,
+            compression=compression, compression_opts=compression_opts, as_dense=as_dense,
+        )
+
+    write = write_h5ad
+
+    def write_zarr(
+        self,
+        store: Any,
+        *,
+        chunks: tuple[int, ...] | None = None,
+        convert_strings_to_categoricals: bool = True,
+        consolidate_metadata: bool = True,
+    ) -> None:
+        """Write a zarr store (see :func:`annstore.io.write_zarr`)."""
+        if isinstance(chunks, bool):
+            msg = (
+                "Passing `write_zarr(adata, chunks=True)` is no longer supported. "
+                "Please pass `write_zarr(adata)` instead."
+            )
+            raise ValueError(msg)
+        from .io import write_zarr
+
+        write_zarr(
+            store, self, chunks=chunks,
+            convert_strings_to_categoricals=convert_strings_to_categoricals,
+            consolidate_metadata=consolidate_metadata,
+        )
+
+    def write_loom(self, filename: PathLike[str] | str, *, write_obsm_varm: bool = False) -> None:
+        """Write a ``.loom`` file (needs the annstore-loom plugin)."""
+        from . import io
+
+        io.write_loom(filename, self, write_obsm_varm=write_obsm_varm)  # type: ignore[attr-defined]
+
+    def write_csvs(self, dirname: PathLike[str] | str, *, skip_data: bool = True, sep: str = ",") -> None:
+        """Write annotations (and optionally X) as CSV files into ``dirname`` (annstore-text plugin)."""
+        from . import io
+
+        io.write_csvs(dirname, self, skip_data=skip_data, sep=sep)  # type: ignore[attr-defined]
+
+
+def _natsorted(values: list[Any]) -> list[Any]:
+    """Natural sort (``'a2' < 'a10'``) of strings, as natsort does for plain strings."""
+    import re
+
+    def key(s: Any) -> tuple:
+        parts = re.split(r"(\d+(?:\.\d+)?)", str(s))
+        return tuple((0, float(p), p) if i % 2 else (1, 0.0, p) for i, p in enumerate(parts))
+
+    return sorted(values, key=key)
