@@ -3,7 +3,7 @@
 Normalised here so encodings never branch on HDF5:
 
 * strings are stored as variable-length UTF-8 (``h5py.string_dtype()``) and read back as
-  ``object`` arrays of ``str``; compound (record) arrays get variable-length string fields
+  ``object`` arrays of ``str``; legacy fixed-length byte strings (``|S``) read back as stored; compound (record) arrays get variable-length string fields
   for their ``U``/``O`` fields and read back with ``U`` fields;
 * attributes read back as plain Python (``str``, ``int``, ``float``, ``bool``, ``list``), numeric
   vectors as numpy arrays; the empty float array HDF5 stores for an empty list becomes ``[]``;
@@ -227,7 +227,9 @@ class H5Array(_Node):
 
     def __init__(self, obj: h5py.Dataset, *, allow_external_links: bool = False) -> None:
         super().__init__(obj, allow_external_links=allow_external_links)
-        self._is_str = h5py.check_string_dtype(obj.dtype) is not None
+        info = h5py.check_string_dtype(obj.dtype)
+        # Variable-length strings are text; fixed-length (legacy ``|S``) stay bytes, as stored.
+        self._is_str = info is not None and info.length is None
 
     @property
     def is_empty(self) -> bool:
