@@ -351,10 +351,8 @@ class AnnData:
     def _gen_repr(self, n_obs: int, n_vars: int) -> str:
         backed_at = f" backed at {str(self.filename)!r}" if self.isbacked else ""
         descr = f"AnnData object with n_obs × n_vars = {n_obs} × {n_vars}{backed_at}"
-        for attr in ("obs", "var", "uns", "obsm", "varm", "layers", "obsp", "varp"):
+        for attr in ("obs", "var", "uns", "obsm", "varm", "obsp", "varp", "layers"):
             keys = list(getattr(self, attr).keys())
-            if attr == "layers" and not any(k is not None for k in keys):
-                continue
             if keys:
                 line = f"\n    {attr}: {str(keys)[1:-1]}"
                 if attr == "layers":
