@@ -28,6 +28,11 @@ import zarr
 
 from annstore.errors import InvalidFileError, WriteWarning
 
+from ._dtypes import ensure_struct_dtype, struct_dtype_for
+
+# Read anndata 0.13.4's v3 rec-arrays (the ``struct`` data type of zarr-python >= 3.2).
+ensure_struct_dtype()
+
 if TYPE_CHECKING:
     from annstore.types import OpenMode
 
@@ -288,9 +293,35 @@ class ZarrArray(_Node):
             if value.dtype.kind in "OU":
                 value = _to_object_strings(value)
         if _has_array(sel):
-            self._native.set_orthogonal_selection(sel, value)
+            self._set_fancy(sel, value)
         else:
             self._native[sel] = value
+
+    def _set_fancy(self, sel: Any, value: Any) -> None:
+        # zarr-python 3.1's orthogonal writes through sharded arrays fail; instead read the
+        # bounding block, assign in memory, and write the block back with a basic selection.
+        items = list(sel) if isinstance(sel, tuple) else [sel]
+        if any(s is Ellipsis for s in items):
+            i = items.index(Ellipsis)
+            items[i : i + 1] = [slice(None)] * (self.ndim - len(items) + 1)
+        items += [slice(None)] * (self.ndim - len(items))
+        bounds: list[Any] = []
+        local: list[np.ndarray] = []
+        for s, n in zip(items, self.shape, strict=True):
+            if isinstance(s, np.ndarray):
+                idx = np.flatnonzero(s) if s.dtype == bool else np.where(s < 0, s + n, s)
+                lo, hi = (int(idx.min()), int(idx.max()) + 1) if idx.size else (0, 0)
+                bounds.append(slice(lo, hi))
+                local.append(idx - lo)
+            elif isinstance(s, slice):
+                start, stop, step = s.indices(n)
+                bounds.append(slice(start, stop))
+                local.append(np.arange(0, stop - start, step) if step > 0 else np.arange(0))
+            else:
+                bounds.append(int(s))
+        block = np.array(self._native[tuple(bounds)])
+        block[np.ix_(*local)] = value
+        self._native[tuple(bounds)] = block
 
     def __array__(self, dtype: Any = None, copy: Any = None) -> np.ndarray:
         out = np.asarray(self[...])
@@ -303,7 +334,7 @@ class ZarrArray(_Node):
     def read_into(self, out: np.ndarray, selection: Any = ()) -> None:
         """Read ``self[selection]`` directly into the preallocated ``out`` buffer."""
         sel = _norm_selection(selection)
-        if sel == () and self.shape:
+        if isinstance(sel, tuple) and sel == () and self.shape:
             sel = Ellipsis
         if (
             not self.is_string
@@ -447,7 +478,7 @@ class ZarrGroup(_Node):
             if data is not None:
                 data = _fixed_length_record(data)
                 dt = data.dtype
-            kw["dtype"] = dt
+            kw["dtype"] = struct_dtype_for(dt) if self._state.zarr_format == 3 else dt
         else:
             kw["dtype"] = dt
             if data is not None and data.dtype != dt:
@@ -693,18 +724,14 @@ def _open_group(store: Any, mode: str, zarr_format: int | None) -> Any:
 
 
 def _was_consolidated(group: Any) -> bool:
-    return getattr(group.metadata, "consolidated_metadata", None) is not None or (
-        int(group.metadata.zarr_format) == 2 and _has_key(group.store, ".zmetadata")
-    )
-
-
-def _has_key(store: Any, key: str) -> bool:
-    from zarr.core.sync import sync
-
+    """Whether the store holds consolidated metadata (that r+/a edits must keep in sync)."""
+    if getattr(group.metadata, "consolidated_metadata", None) is not None:
+        return True
     try:
-        return bool(sync(store.exists(key)))
-    except Exception:  # noqa: BLE001 - a store without exists() is simply not consolidated
+        fresh = zarr.open_group(group.store, mode="r", use_consolidated=None, path=group.path)
+    except Exception:  # noqa: BLE001 - unreadable root: nothing to keep in sync
         return False
+    return fresh.metadata.consolidated_metadata is not None
 
 
 def open_zarr_store(

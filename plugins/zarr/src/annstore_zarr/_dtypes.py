@@ -1,0 +1,112 @@
+"""Zarr data type shims: the v3 ``struct`` data type as newer zarr-python (and anndata 0.13.4) write it."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+__all__ = ["ensure_struct_dtype", "struct_dtype_for"]
+
+_STRUCT_CLS: Any = None
+
+
+def _make_struct_cls() -> Any:
+    from zarr.core.dtype import get_data_type_from_json
+    from zarr.core.dtype.npy.structured import Structured
+
+    @dataclass(frozen=True, kw_only=True)
+    class Struct(Structured):  # type: ignore[misc]
+        """``{"name": "struct", "configuration": {"fields": [{"name", "data_type"}]}}``.
+
+        Fill values are JSON objects keyed by field name (zarr-python >= 3.2 layout).
+        """
+
+        _zarr_v3_name = "struct"  # type: ignore[assignment]
+
+        @classmethod
+        def _check_native_dtype(cls, dtype: Any) -> bool:  # type: ignore[override]
+            # Never chosen by zarr's dtype inference (that would make structured dtypes
+            # ambiguous for every zarr user in the process); built explicitly instead.
+            return False
+
+        @classmethod
+        def from_structured(cls, dt: np.dtype[Any]) -> Any:
+            return cls(fields=Structured.from_native_dtype(dt).fields)
+
+        @classmethod
+        def _check_json_v3(cls, data: Any) -> bool:  # type: ignore[override]
+            return (
+                isinstance(data, dict)
+                and data.get("name") == "struct"
+                and isinstance(data.get("configuration"), dict)
+                and isinstance(data["configuration"].get("fields"), list)
+                and all(isinstance(f, dict) and {"name", "data_type"} <= f.keys()
+                        for f in data["configuration"]["fields"])
+            )
+
+        @classmethod
+        def _from_json_v3(cls, data: Any) -> Any:
+            from zarr.core.dtype.common import DataTypeValidationError
+
+            if not cls._check_json_v3(data):
+                msg = f"Invalid JSON representation of a struct data type: {data!r}"
+                raise DataTypeValidationError(msg)
+            return cls(fields=tuple(
+                (f["name"], get_data_type_from_json(f["data_type"], zarr_format=3))
+                for f in data["configuration"]["fields"]
+            ))
+
+        def to_json(self, zarr_format: int) -> Any:  # type: ignore[override]
+            if zarr_format == 3:
+                return {"name": "struct", "configuration": {"fields": [
+                    {"name": n, "data_type": dt.to_json(zarr_format=3)} for n, dt in self.fields
+                ]}}
+            return super().to_json(zarr_format=zarr_format)  # type: ignore[arg-type]
+
+        def from_json_scalar(self, data: Any, *, zarr_format: int) -> Any:  # type: ignore[override]
+            if zarr_format == 3 and isinstance(data, dict):
+                out = np.zeros((), dtype=self.to_native_dtype())
+                for n, dt in self.fields:
+                    out[n] = dt.from_json_scalar(data[n], zarr_format=3)
+                return out[()]
+            return super().from_json_scalar(data, zarr_format=zarr_format)  # type: ignore[arg-type]
+
+        def to_json_scalar(self, data: Any, *, zarr_format: int) -> Any:  # type: ignore[override]
+            if zarr_format == 3:
+                native = self.to_native_dtype()
+                if isinstance(data, np.void | np.ndarray) and data.dtype == native:
+                    v = np.asarray(data)[()]
+                elif isinstance(data, bytes):
+                    v = np.frombuffer(data, dtype=native)[0]
+                else:  # zarr's default fill value (0): all fields zero / empty
+                    v = np.zeros((), dtype=native)[()]
+                return {n: dt.to_json_scalar(v[n], zarr_format=3) for n, dt in self.fields}
+            return super().to_json_scalar(data, zarr_format=zarr_format)  # type: ignore[arg-type]
+
+    return Struct
+
+
+def ensure_struct_dtype() -> Any:
+    """Register the v3 ``struct`` data type with zarr-python unless it knows it already."""
+    global _STRUCT_CLS  # noqa: PLW0603
+    if _STRUCT_CLS is not None:
+        return _STRUCT_CLS
+    from zarr.core.dtype import data_type_registry
+
+    data_type_registry._lazy_load()  # noqa: SLF001 - populate built-ins before checking
+    existing = data_type_registry.contents.get("struct")
+    if existing is None:
+        existing = _make_struct_cls()
+        data_type_registry.register("struct", existing)
+    _STRUCT_CLS = existing
+    return existing
+
+
+def struct_dtype_for(dt: np.dtype[Any]) -> Any:
+    """The zarr data type to write a numpy structured dtype with in format 3 (as anndata)."""
+    cls = ensure_struct_dtype()
+    if hasattr(cls, "from_structured"):
+        return cls.from_structured(dt)
+    return cls.from_native_dtype(dt)  # pragma: no cover - zarr's own struct type
