@@ -445,7 +445,7 @@ def summarize_backed_ops(X: Any, ops: list[dict[str, Any]]) -> list[dict[str, An
 # ------------------------------------------------------------------------------ comparison
 
 #: dtype spellings of strings that differ only by runtime (numpy/pandas version, pandas 3 str).
-_STRING_DTYPES = ("object", "str", "string", "string[python]", "string[pyarrow]")
+_STRING_DTYPES = ("object", "str", "string", "string[python]", "string[pyarrow]", "StringDType()")
 
 
 def _stringy_dtype(s: Any) -> bool:
