@@ -45,6 +45,7 @@ if TYPE_CHECKING:
     from ._anndata import AnnData
 
 __all__ = [
+    "ConcatArgumentError",
     "ConcatError",
     "DuplicateNamesError",
     "Reindexer",
@@ -77,6 +78,10 @@ class DuplicateNamesError(AnnstoreError, pd.errors.InvalidIndexError):
 
     Also a :class:`pandas.errors.InvalidIndexError`, which anndata raises in these cases.
     """
+
+
+class ConcatArgumentError(AnnstoreError, TypeError):
+    """Arguments of :func:`concat` contradict each other (mapping input *and* ``keys``)."""
 
 
 class _DefaultJoin(str):
@@ -377,14 +382,19 @@ class Reindexer:
                 el = el.rechunk({axis: -1})
             chunks = list(el.chunks)
             chunks[axis] = (len(self.new_idx),)
-            sample = self._apply_to_sparse(el._meta, axis=axis, fill_value=fill_value)
+            dtype = (
+                np.promote_types(el.dtype, np.asarray(fill_value).dtype)
+                if len(self._fill_positions(fill_value))
+                else el.dtype
+            )
 
             def _block(block: Any) -> Any:
                 return self._apply_to_sparse(block, axis=axis, fill_value=fill_value)
 
-            return el.map_blocks(_block, chunks=tuple(chunks), meta=sample, dtype=sample.dtype)
-        fv = np.asarray(fill_value)
+            meta = el._meta.astype(dtype)
+            return el.map_blocks(_block, chunks=tuple(chunks), meta=meta, dtype=dtype)
         if el.shape[axis] == 0:
+            fv = np.asarray(fill_value)
             return da.full(tuple(shape), fv, dtype=fv.dtype)
         indexer = self.idx
         missing = indexer == -1
@@ -393,9 +403,14 @@ class Reindexer:
         taken = el[tuple(sel)]
         if not missing.any():
             return taken
+        # Filling keeps the dtype when it can hold the fill (float32 stays float32, as in
+        # anndata); integers filled with NaN become float (anndata raises there).
+        dtype = np.result_type(el.dtype, fill_value)
         mask_shape = [1] * el.ndim
         mask_shape[axis] = len(missing)
-        return da.where(missing.reshape(mask_shape), fv, taken)
+        return da.where(
+            missing.reshape(mask_shape), np.asarray(fill_value, dtype=dtype), taken.astype(dtype)
+        )
 
 
 def gen_reindexers(old_indices: Sequence[pd.Index], new_index: pd.Index) -> list[Reindexer]:
@@ -798,7 +813,7 @@ def concat(
                 "Cannot specify categories in both mapping keys and using `keys`; "
                 "expected only one of them."
             )
-            raise TypeError(msg)
+            raise ConcatArgumentError(msg)
         keys = list(adatas.keys())
         objs = list(adatas.values())
     else:
