@@ -537,3 +537,47 @@ def expected_for(entry: Mapping[str, Any]) -> dict[str, Any]:
     newest = [e for e in exp if e.endswith(".expected.0.13.4.json")]
     chosen = newest[0] if newest else next(e for e in exp if e.endswith(".expected.json"))
     return json.loads((CORPUS / chosen).read_text("utf-8"))
+
+
+# ------------------------------------------------------------------------------ storage layout
+
+
+def _enc(attrs: Mapping[str, Any]) -> str | None:
+    et, ev = attrs.get("encoding-type"), attrs.get("encoding-version")
+    et = et.decode() if isinstance(et, bytes) else et
+    ev = ev.decode() if isinstance(ev, bytes) else ev
+    return None if et is None else f"{et}@{ev}"
+
+
+def storage_h5(path: Any) -> dict[str, Any]:
+    """The corpus's ``storage`` summary of an HDF5 file: every node's kind, dtype, shape, encoding."""
+    import h5py
+
+    nodes: dict[str, str] = {}
+    filters: set[str] = set()
+
+    def _dt(ds: Any) -> str:
+        sd = h5py.check_string_dtype(ds.dtype)
+        if sd is not None:
+            return f"str({sd.encoding},{'vlen' if sd.length is None else sd.length})"
+        if ds.dtype.names:
+            return f"compound({','.join(ds.dtype.names)})"
+        return str(ds.dtype.str)
+
+    def visit(name: str, obj: Any) -> None:
+        enc = _enc({k: obj.attrs[k] for k in ("encoding-type", "encoding-version") if k in obj.attrs})
+        if isinstance(obj, h5py.Dataset):
+            desc = f"array {_dt(obj)} {'null' if obj.shape is None else list(obj.shape)}"
+            if obj.compression:
+                filters.add(obj.compression)
+            if obj.chunks:
+                desc += f" chunks={list(obj.chunks)}"
+        else:
+            desc = "group"
+        nodes[name] = desc + (f" {enc}" if enc else "")
+
+    with h5py.File(path, "r") as f:
+        root = _enc({k: f.attrs[k] for k in ("encoding-type", "encoding-version") if k in f.attrs})
+        nodes["/"] = "group" + (f" {root}" if root else "")
+        f.visititems(visit)
+    return {"container": "hdf5", "nodes": dict(sorted(nodes.items())), "filters": sorted(filters)}
