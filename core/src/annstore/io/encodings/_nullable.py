@@ -53,6 +53,17 @@ def _string_array_types() -> tuple[type, ...]:
     return tuple(types)
 
 
+def _infer_string() -> bool:
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # pandas >= 3 deprecates the (always-on) option
+        try:
+            return bool(pd.get_option("future.infer_string"))
+        except (KeyError, pd.errors.OptionError):  # pragma: no cover - option removed
+            return True
+
+
 def _is_string_array(v: Any) -> bool:
     return isinstance(getattr(v, "dtype", None), pd.StringDtype)
 
@@ -77,7 +88,7 @@ def write_nullable(
             return write_ndarray(
                 parent, key, np.asarray(value, dtype=object), ctx=ctx, dataset_kwargs=dataset_kwargs
             )
-        if allow is None and not pd.get_option("future.infer_string"):
+        if allow is None and not _infer_string():
             msg = (
                 "annstore.settings.allow_write_nullable_strings is None and "
                 "pd.options.future.infer_string is False. Opt in to writing nullable string "
