@@ -72,7 +72,7 @@ def _from_slice(s: slice, names: pd.Index) -> slice:
     start = _label_pos(s.start, names)
     stop = _label_pos(s.stop, names)
     if isinstance(s.stop, str):  # label slices include their stop label
-        stop = stop + 1
+        stop = stop + 1 if (s.step or 1) > 0 else (stop - 1 if stop > 0 else None)
     return slice(start, stop, s.step)
 
 

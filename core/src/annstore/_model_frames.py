@@ -15,6 +15,10 @@ from .errors import ImplicitModificationWarning, ShapeMismatchError
 __all__ = ["as_str_index", "gen_dataframe", "gen_index", "make_index_unique", "prep_dim_index"]
 
 
+#: pandas' default dtype for strings: "str" from pandas 3 on, object before.
+_DEFAULT_STR_DTYPE = pd.Index(["a"]).dtype
+
+
 def gen_index(n: int) -> pd.Index:
     """The default names ``'0'``, ``'1'``, ... as a string index."""
     return pd.RangeIndex(n).astype(str)
@@ -24,9 +28,7 @@ def as_str_index(idx: pd.Index) -> pd.Index:
     """Convert an index to strings, keeping missing values missing."""
     if isinstance(idx.dtype, pd.StringDtype):
         return idx
-    return idx.astype(pd.StringDtype(na_value=idx.array.dtype.na_value)).astype(
-        "str" if pd.options.future.infer_string else object
-    )
+    return idx.astype(pd.StringDtype(na_value=idx.array.dtype.na_value)).astype(_DEFAULT_STR_DTYPE)
 
 
 def _length_error(source: str, attr: str, expected: int, actual: int) -> ShapeMismatchError:

@@ -129,10 +129,10 @@ class _SparseViewMixin(_SetItemMixin):
 
     def copy(self) -> Any:
         """A plain (non-view) sparse copy."""
-        return self._plain(self, copy=True)
+        return self._plain((self.data.copy(), self.indices.copy(), self.indptr.copy()), shape=self.shape)
 
     def __reduce__(self) -> Any:
-        return self._plain(self).__reduce__()
+        return self.copy().__reduce__()
 
 
 class SparseCSRMatrixView(_SparseViewMixin, sparse.csr_matrix):
