@@ -479,10 +479,15 @@ class ZarrGroup(_Node):
                 data = _fixed_length_record(data)
                 dt = data.dtype
             kw["dtype"] = struct_dtype_for(dt) if self._state.zarr_format == 3 else dt
+            kw.setdefault("fill_value", np.zeros((), dtype=dt)[()])
+            if self._state.zarr_format == 3:
+                kw.setdefault("serializer", zarr.codecs.BytesCodec(endian="little"))
         else:
             kw["dtype"] = dt
             if data is not None and data.dtype != dt:
                 data = data.astype(dt)
+            if not shape and data is not None:
+                kw.setdefault("fill_value", None)  # anndata's scalars: no fill value (v2 null)
         with self._sharding_context(kw), _quiet_unstable(dt.kind == "V"):
             arr = self._native.create_array(name, shape=shape, **kw)
             self._fill(arr, shape, data)
