@@ -171,7 +171,7 @@ def text_parts(
             )
             raise _bad(filename, lineno, msg)
     if not data:
-        msg = f"Expected data lines after the header; found none (columns: {list(col_names)[:5]})"
+        msg = f"Expected data lines after the header; found none (columns: {[str(c) for c in col_names][:5]})"
         raise _bad(filename, None, msg)
     arr = np.array(data, dtype=dtype)
     if arr.ndim != 2:  # pragma: no cover - guarded by the length check above
@@ -187,7 +187,7 @@ def text_parts(
     if cols.size != arr.shape[1]:
         msg = (
             f"Expected {arr.shape[1]} column names (one per data column); got {cols.size} "
-            f"instead: {list(cols)[:10]}"
+            f"instead: {[str(c) for c in cols][:10]}"
         )
         raise _bad(filename, None, msg)
     return arr, rows, cols
