@@ -159,6 +159,10 @@ def assert_equal(a: Any, b: Any, *, path: str = "", exact: bool = False) -> None
         for k in a:
             assert_equal(a[k], b[k], path=f"{path}[{k!r}]", exact=exact)
         return
+    if not exact and isinstance(a, list) != isinstance(b, list):
+        # uns lists are stored as arrays, as in anndata
+        a = np.asarray(a) if isinstance(a, list) else a
+        b = np.asarray(b) if isinstance(b, list) else b
     ext = pd.api.extensions.ExtensionArray
     if isinstance(a, ext) or isinstance(b, ext):
         _assert_extension(a, b, path, exact)

@@ -503,14 +503,14 @@ class FormatTests:
     def test_mixed_object_column_refused_naming_column(self, root: Any) -> None:
         from ..io import write_elem
 
-        df = pd.DataFrame({"ok": [1, 2, 3], "mixed": pd.Series(["a", 1, None], dtype=object)},
+        df = pd.DataFrame({"ok": [1, 2, 3], "mixed": np.array(["a", 1, None], dtype=object)},
                           index=pd.Index(["r0", "r1", "r2"], dtype="str"))
         with pytest.raises(TypeError, match=r"'mixed'.*int 1.*'r1'"):
             write_elem(root, "df", df)
 
     def test_object_column_with_missing_is_lossless(self, tmp_path: Path) -> None:
         self._require_hierarchical()
-        df = pd.DataFrame({"s": pd.Series(["a", None, "c"], dtype=object)},
+        df = pd.DataFrame({"s": np.array(["a", None, "c"], dtype=object)},
                           index=pd.Index(["r0", "r1", "r2"], dtype="str"))
         got, _ = self.roundtrip_elem(tmp_path, df)
         assert list(pd.isna(got["s"])) == [False, True, False]

@@ -74,7 +74,8 @@ def _dictify(m: Any) -> dict[str, Any]:
 
 
 def _check_2d(adata: Any) -> None:
-    for name, x in [("X", adata.X), *((f"layers/{k}", v) for k, v in _dictify(adata.layers).items())]:
+    layers = _dictify(adata.layers)
+    for name, x in [("X", adata.X), *((f"layers/{k}", v) for k, v in layers.items() if k is not None)]:
         if x is not None and len(getattr(x, "shape", ())) != 2:
             msg = f"Expected a 2-d {name}; got shape {getattr(x, 'shape', None)} instead."
             raise ValueError(msg)
@@ -87,12 +88,18 @@ def write_anndata_into(
     dense = _option_keys(ctx, "as_dense")
     kw = dict(dataset_kwargs)
     _check_2d(adata)
-    if adata.X is not None:
-        ctx.write_elem(root, "X", _maybe_dense(adata.X, "X", dense), dataset_kwargs=kw)
+    X = adata.X
+    layers = _dictify(adata.layers)
+    if None in layers:  # anndata 0.13 exposes X as layers[None]
+        x_layer = layers.pop(None)
+        X = x_layer if X is None else X
+    if X is not None:
+        ctx.write_elem(root, "X", _maybe_dense(X, "X", dense), dataset_kwargs=kw)
     ctx.write_elem(root, "obs", adata.obs, dataset_kwargs=kw)
     ctx.write_elem(root, "var", adata.var, dataset_kwargs=kw)
     for name in _MAPPINGS:
-        ctx.write_elem(root, name, _dictify(getattr(adata, name)), dataset_kwargs=kw)
+        value = layers if name == "layers" else _dictify(getattr(adata, name))
+        ctx.write_elem(root, name, value, dataset_kwargs=kw)
     raw = adata.raw
     if raw is not None:
         if "raw/X" in dense:
