@@ -192,6 +192,8 @@ def write_loom_file(adata: AnnData, filename: Any, *, write_obsm_varm: bool = Fa
         )
         _write_matrix(f, "matrix", adata.X, n_obs, n_vars, "X")
         for key in adata.layers.keys():
+            if key is None:  # anndata 0.13's alias of X among the layers
+                continue
             k = _check_key(key, "layer")
             _write_matrix(f, f"layers/{k}", adata.layers[key], n_obs, n_vars, f"layers[{key!r}]")
         for group, attrs in (("row_attrs", row_attrs), ("col_attrs", col_attrs)):
