@@ -1,0 +1,386 @@
+"""Backed AnnData: the file manager, ``read_backed`` and the hooks the model calls for backed X."""
+
+from __future__ import annotations
+
+import os
+import weakref
+from collections.abc import Iterator, Mapping
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from ..errors import CapabilityError
+
+if TYPE_CHECKING:
+    from .._anndata import AnnData
+    from ..types import GroupLike
+
+__all__ = [
+    "AnnDataFileManager",
+    "_backed_X",
+    "_backed_raw_X",
+    "_init_backed",
+    "_set_filename",
+    "read_backed",
+]
+
+
+def _stat_id(path: Path | None) -> tuple[int, int] | None:
+    try:
+        st = os.stat(path) if path is not None else None
+    except OSError:
+        return None
+    return None if st is None else (st.st_dev, st.st_ino)
+
+
+class AnnDataFileManager:
+    """The open backing file of a backed AnnData (``adata.file``).
+
+    Holds the store's root group opened in ``filemode``. ``close()`` keeps the filename, and
+    the next access to X reopens the file (as anndata does). A whole-file write to the
+    backing path (``adata.write()``) replaces the file atomically; the manager notices the
+    new file and reopens it.
+    """
+
+    def __init__(
+        self,
+        adata: AnnData | None,
+        filename: Any,
+        filemode: str | None = "r",
+        *,
+        format: str | None = None,
+        storage_options: Mapping[str, Any] | None = None,
+    ) -> None:
+        self._adata_ref = weakref.ref(adata) if adata is not None else None
+        self._filename = None if filename is None else Path(filename) if not _is_url(filename) else filename
+        self._filemode = filemode or "r"
+        self._format = format
+        self._storage_options = dict(storage_options or {})
+        self._root: GroupLike | None = None
+        self._stat: tuple[int, int] | None = None
+        self._cache: dict[str, Any] = {}
+        if self._filename is not None:
+            self.open()
+
+    # -- state ------------------------------------------------------------------------------
+
+    @property
+    def filename(self) -> Any:
+        """Path of the backing file."""
+        return self._filename
+
+    @property
+    def format(self) -> str:
+        """Format name of the backing store (``"h5ad"``, ``"zarr"``, ...)."""
+        if self._format is None:
+            from ..io._guess import guess_format
+
+            self._format = guess_format(self._filename)
+        return self._format
+
+    @property
+    def is_open(self) -> bool:
+        """Whether the backing file is currently open."""
+        return self._root is not None
+
+    def open(self, filename: Any = None, filemode: str | None = None) -> None:
+        """(Re)open the backing file, optionally another file or mode."""
+        if filename is not None:
+            self.close()
+            self._filename = Path(filename) if not _is_url(filename) else filename
+            self._format = None
+        if filemode is not None:
+            self.close()
+            self._filemode = filemode
+        if self._filename is None:
+            msg = "Cannot open the backing file: backing is not initialised (no filename)."
+            raise ValueError(msg)
+        if self._root is not None:
+            return
+        from ..io._api import _MODES
+        from ..io._plugins import get_plugin_manager
+        from ..io._guess import require_format
+
+        if self._filemode not in _MODES:
+            msg = f"Expected filemode 'r' or 'r+'; got {self._filemode!r} instead."
+            raise ValueError(msg)
+        info = require_format(self.format)
+        if not info.supports_backed:
+            msg = f"Format {self.format!r} does not support backed mode."
+            raise CapabilityError(msg)
+        root = get_plugin_manager().hook.annstore_open_store(
+            path=self._filename, format=self.format, mode=self._filemode,
+            storage_options=dict(self._storage_options),
+        )
+        if root is None:
+            msg = f"The {self.format!r} plugin did not open {str(self._filename)!r}."
+            raise OSError(msg)
+        self._root = root
+        self._stat = _stat_id(self._filename) if isinstance(self._filename, Path) else None
+        self._cache.clear()
+
+    def close(self) -> None:
+        """Close the backing file; the filename is kept (X access reopens it)."""
+        if self._root is not None:
+            close = getattr(self._root, "close", None)
+            self._root = None
+            self._cache.clear()
+            if close is not None:
+                close()
+
+    @property
+    def root(self) -> GroupLike:
+        """The store's root group, reopened if closed or replaced on disk."""
+        if self._root is not None and isinstance(self._filename, Path):
+            cur = _stat_id(self._filename)
+            if cur is not None and cur != self._stat:
+                self.close()
+        if self._root is None:
+            self.open()
+        assert self._root is not None
+        return self._root
+
+    # -- mapping access --------------------------------------------------------------------
+
+    def __getitem__(self, key: str) -> Any:
+        return self.root[key]
+
+    def __contains__(self, key: object) -> bool:
+        return key in self.root
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self.root)
+
+    def __delitem__(self, key: str) -> None:
+        del self.root[key]
+        self._cache.clear()
+
+    def element(self, key: str) -> Any:
+        """The backed object for element ``key``: a CSR/CSC dataset or a dense :class:`BackedArray`.
+
+        Objects are cached while the file stays open, so the indptr of a sparse X is read once.
+        """
+        root = self.root
+        if key in self._cache:
+            return self._cache[key]
+        if key not in root:
+            return None
+        node = root[key]
+        if hasattr(node, "create_group"):
+            from ._source import sparse_format_of
+            from ._sparse import sparse_dataset
+
+            if sparse_format_of(node) is None:
+                msg = f"Element {key!r} of {str(self._filename)!r} is a group but not a sparse matrix; it cannot be backed."
+                raise CapabilityError(msg)
+            obj: Any = sparse_dataset(node)
+        else:
+            from ._dense import BackedArray
+
+            obj = BackedArray(node)
+        self._cache[key] = obj
+        return obj
+
+    def __repr__(self) -> str:
+        if self._filename is None:
+            return "Backing file manager: no file is set."
+        return f"Backing file manager of file {self._filename}."
+
+    def __getstate__(self) -> dict[str, Any]:
+        state = self.__dict__.copy()
+        state["_root"] = None
+        state["_cache"] = {}
+        state["_adata_ref"] = None
+        return state
+
+
+def _is_url(x: Any) -> bool:
+    return isinstance(x, str) and "://" in x
+
+
+# ----------------------------------------------------------------------- model hook-ins
+
+
+def _init_backed(adata: AnnData, filename: Any, filemode: str | None) -> AnnDataFileManager:
+    """Called by ``AnnData(filename=..., filemode=...)``: open the backing file as ``adata.file``.
+
+    If the file does not exist yet, ``adata`` (with its in-memory X) is written to it first
+    and X is dropped from memory, as setting ``adata.filename`` does.
+    """
+    path = Path(filename) if not _is_url(filename) else filename
+    if isinstance(path, Path) and not path.exists() and not str(path).startswith("memory:"):
+        _write_and_back(adata, path)
+        return adata.file  # type: ignore[no-any-return]
+    mgr = AnnDataFileManager(adata, path, filemode or "r")
+    adata.file = mgr  # type: ignore[attr-defined]
+    adata._filename = path  # type: ignore[attr-defined]
+    adata._filemode = filemode or "r"  # type: ignore[attr-defined]
+    return mgr
+
+
+def _manager(adata: AnnData) -> AnnDataFileManager:
+    mgr = getattr(adata, "file", None)
+    if not isinstance(mgr, AnnDataFileManager):
+        mgr = _init_backed(adata, adata._filename, adata._filemode)  # type: ignore[attr-defined]
+    return mgr
+
+
+def _backed_X(adata: AnnData) -> Any:
+    """X of a backed (actual) AnnData: a CSR/CSC dataset or a dense :class:`BackedArray`."""
+    return _manager(adata).element("X")
+
+
+def _backed_raw_X(adata: AnnData) -> Any:
+    """raw.X of a backed (actual) AnnData, kept on disk like X."""
+    mgr = _manager(adata)
+    root = mgr.root
+    if "raw" in root and "X" in root["raw"]:
+        return mgr.element("raw/X")
+    if "raw.X" in root:
+        return mgr.element("raw.X")
+    return None
+
+
+def _write_and_back(adata: AnnData, path: Any, *, format: str | None = None) -> None:
+    from ..io import write
+
+    write(adata, path, format=format)
+    adata._filename = path  # type: ignore[attr-defined]
+    adata._filemode = "r+"  # type: ignore[attr-defined]
+    mgr = AnnDataFileManager(adata, path, "r+", format=format)
+    adata.file = mgr  # type: ignore[attr-defined]
+    adata._layers.pop(None, None)  # type: ignore[attr-defined]
+    raw = getattr(adata, "_raw", None)
+    if raw is not None and getattr(raw, "_X", None) is not None:
+        raw._X = None
+
+
+def _set_filename(adata: AnnData, filename: Any) -> None:
+    """``adata.filename = ...``: switch to backed mode, move the backing file, or load into memory.
+
+    * ``None``: X (and raw.X) are loaded into memory and the file is closed.
+    * a new path on an in-memory object: the object is written there and X stays on disk.
+    * a new path on a backed object: the object is written to its file, which is then moved.
+    """
+    mgr = getattr(adata, "file", None)
+    if filename is None:
+        if adata._filename is None:  # type: ignore[attr-defined]
+            return
+        X = adata.X
+        raw = getattr(adata, "_raw", None)
+        raw_X = raw.X if raw is not None else None
+        X = X.to_memory() if hasattr(X, "to_memory") else X
+        raw_X = raw_X.to_memory() if hasattr(raw_X, "to_memory") else raw_X
+        if isinstance(mgr, AnnDataFileManager):
+            mgr.close()
+        adata._filename = None  # type: ignore[attr-defined]
+        adata._filemode = None  # type: ignore[attr-defined]
+        adata.file = None  # type: ignore[attr-defined]
+        if X is not None:
+            adata._layers[None] = X  # type: ignore[attr-defined]
+        if raw is not None and raw_X is not None:
+            raw._X = raw_X
+        return
+    path = Path(filename)
+    if adata._filename is None:  # type: ignore[attr-defined]
+        _write_and_back(adata, path)
+        return
+    if Path(adata._filename) == path:  # type: ignore[attr-defined]
+        return
+    old = Path(adata._filename)  # type: ignore[attr-defined]
+    adata.write()  # type: ignore[attr-defined]
+    if isinstance(mgr, AnnDataFileManager):
+        mgr.close()
+    os.replace(old, path)
+    adata._filename = path  # type: ignore[attr-defined]
+    adata._filemode = "r+"  # type: ignore[attr-defined]
+    adata.file = AnnDataFileManager(adata, path, "r+")  # type: ignore[attr-defined]
+
+
+# ------------------------------------------------------------------------------ reading
+
+
+def read_backed(
+    path: Any,
+    *,
+    format: str | None = None,
+    mode: str = "r",
+    storage_options: Mapping[str, Any] | None = None,
+) -> AnnData:
+    """Read an AnnData whose X (and raw.X) stay on disk; everything else is read into memory.
+
+    Parameters
+    ----------
+    path
+        File or store path (h5ad, zarr, ...; any format whose plugin supports backed mode).
+    format
+        Format name; guessed when omitted.
+    mode
+        ``"r"`` (read-only) or ``"r+"`` (dense X can be assigned to, ``adata.write()``
+        writes back to the same file).
+    storage_options
+        Passed to the storage plugin.
+    """
+    from .._anndata import AnnData
+    from ..io._dispatch import ReadContext
+    from ..io.encodings._anndata import _MAPPINGS, _read_frame
+
+    if mode not in ("r", "r+"):
+        msg = f"Expected backed mode 'r' or 'r+'; got {mode!r} instead."
+        raise ValueError(msg)
+    mgr = AnnDataFileManager(None, path, mode, format=format, storage_options=storage_options)
+    root = mgr.root
+    ctx = ReadContext()
+    d: dict[str, Any] = {}
+    legacy_frames = False
+    for k in ("obs", "var"):
+        if k in root:
+            legacy_frames |= not hasattr(root[k], "create_group")
+            d[k] = _read_frame(root[k], ctx)
+    for k in _MAPPINGS:
+        if k in root:
+            d[k] = ctx.read_elem(root[k])
+    raw: dict[str, Any] | None = None
+    if "raw" in root:
+        g = root["raw"]
+        raw = {}
+        if "var" in g:
+            raw["var"] = _read_frame(g["var"], ctx)
+        if "varm" in g:
+            raw["varm"] = ctx.read_elem(g["varm"])
+    elif any(k.startswith("raw.") for k in root.keys()):
+        raw = {}
+        if "raw.var" in root:
+            raw["var"] = _read_frame(root["raw.var"], ctx)
+        if "raw.varm" in root:
+            raw["varm"] = ctx.read_elem(root["raw.varm"])
+    if legacy_frames:
+        from ..io.encodings._legacy import clean_legacy_uns
+
+        clean_legacy_uns(d)
+    if raw is not None:
+        d["raw"] = raw
+    if "obs" not in d or "var" not in d:
+        shape = _x_shape(root)
+        if shape is not None:
+            d["shape"] = shape
+    fmt = mgr.format
+    opts = dict(storage_options or {})
+    mgr.close()
+    adata = AnnData(**d, filename=path if not isinstance(path, str) or "://" not in path else path, filemode=mode)
+    cur = getattr(adata, "file", None)
+    if isinstance(cur, AnnDataFileManager) and (cur._format != fmt or opts):
+        cur.close()
+        cur._format = fmt
+        cur._storage_options = opts
+        cur.open()
+    return adata
+
+
+def _x_shape(root: GroupLike) -> tuple[int, int] | None:
+    if "X" not in root:
+        return None
+    x = root["X"]
+    if hasattr(x, "create_group"):
+        shape = x.attrs.get("shape", x.attrs.get("h5sparse_shape"))
+        return None if shape is None else (int(shape[0]), int(shape[1]))
+    return (int(x.shape[0]), int(x.shape[1]))  # type: ignore[union-attr]
