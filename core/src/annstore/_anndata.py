@@ -457,8 +457,6 @@ class AnnData:
         filename = None if filename is None else Path(filename)
         if filename == self._filename:
             return
-        if filename is None:
-            self.to_memory_mode = True  # pragma: no cover - see below
         try:
             from .backed import _set_filename  # type: ignore[attr-defined]
         except ImportError as e:
