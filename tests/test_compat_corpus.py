@@ -176,6 +176,18 @@ def _write_kwargs(expected: dict[str, Any]) -> dict[str, Any]:
     return kw
 
 
+def _same_node(expected: str, got: str | None) -> bool:
+    """Node descriptions agree; a numeric scalar's dtype may not (see below)."""
+    if got == expected:
+        return True
+    # anndata 0.13.4 reads numeric scalars in uns as Python int/float/bool, so what is written
+    # back is int64/float64 whatever the original width was (anndata does the same).
+    if got is None or not expected.endswith("numeric-scalar@0.2.0"):
+        return False
+    e, g = expected.split(), got.split()
+    return e[0] == g[0] and e[2:] == g[2:]
+
+
 @pytest.mark.parametrize("entry", _params(WRITTEN_BY_0134))
 def test_write_h5ad_layout_like_anndata(entry: dict[str, Any], tmp_path: Path) -> None:
     """Rewriting a 0.13.4 file with annstore gives anndata's layout and the same content."""
@@ -195,7 +207,7 @@ def test_write_h5ad_layout_like_anndata(entry: dict[str, Any], tmp_path: Path) -
     diffs = [
         f"storage {k}: expected {v!r}, got {layout['nodes'].get(k)!r}"
         for k, v in expected["storage"]["nodes"].items()
-        if layout["nodes"].get(k) != v
+        if not _same_node(v, layout["nodes"].get(k))
     ]
     diffs += [
         f"storage {k}: unexpected node {v!r}"

@@ -8,7 +8,8 @@ Normalised here so encodings never branch on HDF5:
 * attributes read back as plain Python (``str``, ``int``, ``float``, ``bool``, ``list``), numeric
   vectors as numpy arrays; the empty float array HDF5 stores for an empty list becomes ``[]``;
 * storage options (``compression``, ``compression_opts``, ``chunks``, ``maxshape``, ...) go to
-  ``create_dataset``, except that scalars and empty arrays get no filters or chunks;
+  ``create_dataset``, except that scalars get no filters or chunks and empty arrays no
+  explicit chunks (h5py picks them, as in anndata's files);
 * ``None`` elements are ``h5py.Empty`` datasets;
 * external links, and soft links whose target cannot be resolved inside the file, raise
   :class:`~annstore.errors.InvalidFileError` unless ``allow_external_links`` was given.
@@ -490,23 +491,12 @@ class H5Group(_Node):
             elif dt.names:
                 dt = _str_compound(dt)
             shape = tuple(int(s) for s in shape)
-            if not shape or 0 in shape:
-                kw = _scalar_kwargs(kw)
+            kw = _fit_kwargs(kw, shape)
             return H5Array(self._obj.create_dataset(name, shape=shape, dtype=dt, **kw))
         stored = _to_stored(data, dtype)
         if isinstance(stored, h5py.Empty):
             return H5Array(self._obj.create_dataset(name, data=stored))
-        if stored.ndim == 0 or stored.size == 0:
-            kw = _scalar_kwargs(kw)
-        if "maxshape" in kw and len(kw["maxshape"]) != stored.ndim:
-            kw.pop("maxshape")
-        if isinstance(kw.get("chunks"), tuple | list):
-            kw["chunks"] = tuple(
-                min(int(c), int(s)) if c is not None and s else s
-                for c, s in zip(kw["chunks"], stored.shape, strict=False)
-            )
-            if len(kw["chunks"]) != stored.ndim:
-                kw.pop("chunks")
+        kw = _fit_kwargs(kw, stored.shape)
         return H5Array(self._obj.create_dataset(name, data=stored, **kw))
 
     # -- lifetime ----------------------------------------------------------------------
@@ -532,10 +522,27 @@ class H5Group(_Node):
         return f"<H5Group {self.name!r} file={self.filename!r}>"
 
 
-def _scalar_kwargs(kw: dict[str, Any]) -> dict[str, Any]:
-    return {k: v for k, v in kw.items() if k not in _CHUNK_ONLY and k != "maxshape"} | (
-        {"maxshape": kw["maxshape"], "chunks": True} if "maxshape" in kw and kw["maxshape"] else {}
-    )
+def _fit_kwargs(kw: dict[str, Any], shape: tuple[int, ...]) -> dict[str, Any]:
+    """Adapt storage options to a dataset's shape, as anndata's h5py calls end up doing.
+
+    Scalars get no filters, chunks or maxshape (HDF5 cannot chunk them). Empty arrays keep
+    their filters (h5py picks chunks itself, as for anndata's files) but not explicit chunks.
+    Explicit chunks are clipped to the shape; a maxshape of the wrong rank is dropped.
+    """
+    kw = dict(kw)
+    if not shape:
+        return {k: v for k, v in kw.items() if k not in _CHUNK_ONLY and k != "maxshape"}
+    if "maxshape" in kw and len(kw["maxshape"]) != len(shape):
+        kw.pop("maxshape")
+    chunks = kw.get("chunks")
+    if isinstance(chunks, tuple | list):
+        if len(chunks) != len(shape) or 0 in shape:
+            kw.pop("chunks")
+        else:
+            kw["chunks"] = tuple(
+                int(s) if c is None else min(int(c), int(s)) for c, s in zip(chunks, shape, strict=True)
+            )
+    return kw
 
 
 def _check_soft(f: h5py.File, target: str, where: str, filename: Any, seen: set[str]) -> None:
