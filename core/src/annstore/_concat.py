@@ -497,8 +497,15 @@ def concat_annotations(
     dfs: Sequence[pd.DataFrame], index: pd.Index, join: Join
 ) -> pd.DataFrame:
     """Concatenate the annotations (obs or var) along the concatenated axis."""
-    check_combinable_cols([df.columns for df in dfs], join)
-    out = pd.concat(unify_dtypes(dfs), join=join, ignore_index=True)
+    cols = [df.columns for df in dfs]
+    check_combinable_cols(cols, join)
+    try:
+        out = pd.concat(unify_dtypes(dfs), join=join, ignore_index=True)
+    except pd.errors.InvalidIndexError as e:
+        # pandas cannot align frames with repeated column names, even on an inner join
+        dup = sorted({str(c) for idx in cols for c in idx[idx.duplicated()]})
+        msg = f"Cannot concatenate annotations with duplicated column names; got duplicates {dup!r}."
+        raise DuplicateNamesError(msg) from e
     out.index = index
     return out
 
@@ -729,7 +736,7 @@ def _layers_with_x(adata: Any) -> dict[Any, Any]:
     out: dict[Any, Any] = {}
     if adata.X is not None:
         out[None] = adata.X
-    out.update(_mapping_of(adata, "layers"))
+    out.update((k, v) for k, v in _mapping_of(adata, "layers").items() if v is not None)
     return out
 
 
@@ -863,7 +870,7 @@ def concat(
         reindexers=reindexers,
         fill_value=fill_value,
     )
-    X = layers.pop(None, None)
+    # X travels as layers[None] (anndata 0.13's model), keeping its place among the layers
     axis_m = concat_aligned_mappings(
         [_mapping_of(a, f"{ax_name}m") for a in objs],
         sizes,
@@ -928,7 +935,7 @@ def concat(
         f"{alt_name}p": dict(alt_p),
     }
     return AnnData(
-        X,
+        None,
         obs=parts["obs"],
         var=parts["var"],
         uns=dict(uns),
