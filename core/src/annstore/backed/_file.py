@@ -327,6 +327,9 @@ def read_backed(
     if mode not in ("r", "r+"):
         msg = f"Expected backed mode 'r' or 'r+'; got {mode!r} instead."
         raise ValueError(msg)
+    from ._encodings import ensure_registered
+
+    ensure_registered()
     mgr = AnnDataFileManager(None, path, mode, format=format, storage_options=storage_options)
     root = mgr.root
     ctx = ReadContext()

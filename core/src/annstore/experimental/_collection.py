@@ -670,6 +670,8 @@ class AnnCollectionView(_IterateMixin):
 
     def _gather(self, attr: str, key: Any) -> Any:
         """Raw (unconverted) values of ``X`` (attr ``"X"``) or ``attr[key]`` for the selection."""
+        if attr == "layers" and key is None:
+            attr = "X"
         ck = (attr, key)
         if self._snapshot is not None:
             msg = "This view was materialised (unpickled); only converted values are available."
@@ -725,6 +727,8 @@ class AnnCollectionView(_IterateMixin):
             if not use_convert:
                 msg = "This view was materialised (unpickled); only converted values are available."
                 raise CapabilityError(msg)
+            if attr == "layers" and key is None:
+                return self._snapshot[("X", None)]
             return self._snapshot[(attr, key)]
         val = self._gather(attr, key)
         if use_convert:
@@ -792,6 +796,8 @@ class AnnCollectionView(_IterateMixin):
             if mv is None:
                 continue
             for k in mv.keys():
+                if attr == "layers" and k is None:
+                    continue  # layers[None] is X: shipped once
                 snap[(attr, k)] = mv[k]
         self._snapshot = snap
         self._cache = {}

@@ -1,0 +1,191 @@
+"""AnnLoader: a torch DataLoader over AnnData objects, AnnCollections and backed files.
+
+torch is imported when this module is imported; ``annstore.experimental`` imports this module
+only when ``AnnLoader`` is first used.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Mapping, Sequence
+from copy import copy
+from functools import partial
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import torch
+from scipy import sparse
+from torch.utils.data import BatchSampler, DataLoader, RandomSampler, SequentialSampler, get_worker_info
+
+from .._anndata import AnnData
+from ._collection import AnnCollection, AnnCollectionView
+
+__all__ = ["AnnLoader", "default_converter"]
+
+_COLLECTION_KWARGS = (
+    "join_obs",
+    "join_obsm",
+    "join_vars",
+    "label",
+    "keys",
+    "index_unique",
+    "convert",
+    "harmonize_dtypes",
+    "indices_strict",
+)
+
+
+def default_converter(arr: Any, *, use_cuda: bool = False, pin_memory: bool = False) -> Any:
+    """Turn numeric arrays (dense, sparse, numeric pandas columns) into torch tensors.
+
+    Non-numeric values (categoricals, strings, booleans) are returned unchanged, as anndata does.
+    """
+    if isinstance(arr, torch.Tensor):
+        if use_cuda:
+            return arr.cuda()
+        return arr.pin_memory() if pin_memory else arr
+    dtype = getattr(arr, "dtype", None)
+    if dtype is None or not isinstance(dtype, np.dtype) or not np.issubdtype(dtype, np.number):
+        return arr
+    if sparse.issparse(arr):
+        arr = arr.toarray()
+    elif isinstance(arr, pd.Series | pd.DataFrame):
+        arr = arr.to_numpy()
+    t = torch.as_tensor(np.ascontiguousarray(arr))
+    if use_cuda:
+        return t.cuda()
+    return t.pin_memory() if pin_memory else t
+
+
+class _Chain:
+    """``outer(inner(x))``, picklable (for worker processes started with spawn)."""
+
+    __slots__ = ("inner", "outer")
+
+    def __init__(self, outer: Callable[[Any], Any], inner: Callable[[Any], Any] | None) -> None:
+        self.outer = outer
+        self.inner = inner
+
+    def __call__(self, x: Any) -> Any:
+        return self.outer(x if self.inner is None else self.inner(x))
+
+    def __getstate__(self) -> tuple[Any, Any]:
+        return (self.outer, self.inner)
+
+    def __setstate__(self, state: tuple[Any, Any]) -> None:
+        self.outer, self.inner = state
+
+
+def _convert_on_top(convert: Any, top: Callable[[Any], Any], attrs_keys: Mapping[str, Sequence[Any]]) -> dict[str, Any]:
+    """Per attribute and key, ``top`` applied after the user's converter (if any)."""
+    out: dict[str, Any] = {}
+    for attr, keys in attrs_keys.items():
+        if attr == "X":
+            inner = convert if callable(convert) else (convert.get("X") if isinstance(convert, Mapping) else None)
+            out["X"] = _Chain(top, inner)
+            continue
+        level = convert if callable(convert) else (convert.get(attr) if isinstance(convert, Mapping) else None)
+        per_key: dict[Any, Any] = {}
+        for k in keys:
+            inner_k = level if callable(level) else (level.get(k) if isinstance(level, Mapping) else None)
+            per_key[k] = _Chain(top, inner_k)
+        out[attr] = per_key
+    return out
+
+
+def _collate(batch: Any) -> Any:
+    """Pass a batch (one view) through; in a worker, read and convert it there, before pickling."""
+    if isinstance(batch, AnnCollectionView) and get_worker_info() is not None:
+        return batch._materialize()
+    if isinstance(batch, list) and batch and all(isinstance(b, AnnCollectionView) for b in batch):
+        msg = (
+            "AnnLoader got a list of per-sample views; pass batch_size/sampler so that batches "
+            "are fetched as one view (or give a collate_fn of your own)."
+        )
+        raise TypeError(msg)
+    return batch
+
+
+def _as_collection(adatas: Any, kwargs: dict[str, Any]) -> AnnCollection | AnnCollectionView:
+    coll_kwargs = {k: kwargs.pop(k) for k in _COLLECTION_KWARGS if k in kwargs}
+    if isinstance(adatas, AnnCollection | AnnCollectionView):
+        if coll_kwargs:
+            msg = f"AnnCollection arguments {sorted(coll_kwargs)} cannot be used with an existing AnnCollection."
+            raise TypeError(msg)
+        return copy(adatas)
+    if isinstance(adatas, AnnData | str | os.PathLike):
+        adatas = [adatas]
+    if isinstance(adatas, list | tuple | Mapping):
+        return AnnCollection(adatas, **coll_kwargs)
+    msg = f"Expected AnnData objects, paths or an AnnCollection; got {type(adatas).__name__} instead."
+    raise TypeError(msg)
+
+
+class AnnLoader(DataLoader):  # type: ignore[type-arg]
+    """A :class:`torch.utils.data.DataLoader` over AnnData objects, an AnnCollection or files.
+
+    Each batch is an :class:`~annstore.experimental.AnnCollectionView` of the batch's rows:
+    ``batch.X``, ``batch.obs["key"]``, ``batch.obsm["key"]``, ``batch.layers["key"]`` are read
+    (only those rows; backed files as coalesced range reads) and converted to tensors by the
+    default converter. Rows are fetched once per batch, not once per sample.
+
+    Parameters
+    ----------
+    adatas
+        AnnData objects (a sequence or a mapping), paths of h5ad/zarr files (read backed: only
+        annotations are loaded), or an :class:`AnnCollection` / view (copied, so its converters
+        are not changed).
+    batch_size
+        Samples per batch (``None`` disables batching: each item is a one-row view).
+    shuffle
+        Reshuffle the rows at every epoch; pass ``generator=`` (a seeded
+        :class:`torch.Generator`) for reproducible orders.
+    use_default_converter
+        Convert numeric values to tensors (applied after converters already set on an
+        AnnCollection); ``pin_memory=True`` pins them.
+    use_cuda
+        Move tensors to the default CUDA device (with the default converter).
+    kwargs
+        AnnCollection arguments (``join_obs``, ``join_obsm``, ``join_vars``, ``label``, ``keys``,
+        ``index_unique``, ``convert``, ``harmonize_dtypes``, ``indices_strict``) when ``adatas``
+        is not a collection, and DataLoader arguments (``num_workers``, ``sampler``,
+        ``batch_sampler``, ``drop_last``, ``generator``, ``collate_fn``, ...). With
+        ``num_workers > 0`` each worker reopens backed files by path and returns batches
+        already read and converted.
+    """
+
+    def __init__(
+        self,
+        adatas: Any,
+        batch_size: int | None = 1,
+        shuffle: bool = False,
+        use_default_converter: bool = True,
+        use_cuda: bool = False,
+        **kwargs: Any,
+    ) -> None:
+        dataset = _as_collection(adatas, kwargs)
+        if use_default_converter:
+            pin_memory = kwargs.pop("pin_memory", False)
+            top = partial(default_converter, use_cuda=use_cuda, pin_memory=pin_memory)
+            keys = dict(dataset.attrs_keys, X=[])
+            dataset.convert = _convert_on_top(dataset.convert, top, keys)
+        kwargs.setdefault("collate_fn", _collate)
+        generator = kwargs.get("generator")
+        sampler = kwargs.pop("sampler", None)
+        if "batch_sampler" in kwargs or batch_size is None:
+            # The user's batch sampler / no batching: DataLoader's own handling
+            # (AnnCollection.__getitems__ fetches a whole batch at once).
+            super().__init__(dataset, batch_size=batch_size, shuffle=shuffle if sampler is None else None, sampler=sampler, **kwargs)  # type: ignore[arg-type]
+            return
+        if batch_size < 1:
+            msg = f"Expected a positive batch_size; got {batch_size!r} instead."
+            raise ValueError(msg)
+        drop_last = kwargs.pop("drop_last", False)
+        if sampler is None:
+            sampler = RandomSampler(dataset, generator=generator) if shuffle else SequentialSampler(dataset)  # type: ignore[arg-type]
+        elif shuffle:
+            msg = "sampler option is mutually exclusive with shuffle"
+            raise ValueError(msg)
+        batches = BatchSampler(sampler, batch_size=batch_size, drop_last=drop_last)
+        super().__init__(dataset, batch_size=None, sampler=batches, **kwargs)  # type: ignore[arg-type]
