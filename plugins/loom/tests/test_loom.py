@@ -5,17 +5,16 @@ from __future__ import annotations
 import warnings
 from pathlib import Path
 
+import annstore
+import annstore.io as aio
 import h5py
 import numpy as np
 import pandas as pd
 import pytest
-from scipy import sparse
-
-import annstore
-import annstore.io as aio
 from annstore.errors import InvalidFileError, WriteWarning
 from annstore_loom import LoomWriteError, read_loom_file, write_loom_file
 from annstore_loom._plugin import annstore_guess_format
+from scipy import sparse
 
 
 def _adata(n_obs: int = 30, n_vars: int = 20) -> annstore.AnnData:
@@ -115,13 +114,13 @@ def test_default_names_when_attributes_absent(tmp_path: Path) -> None:
 def test_unicode_and_bool_matrix(tmp_path: Path) -> None:
     a = annstore.AnnData(
         np.array([[True, False], [False, True]]),
-        obs=pd.DataFrame({"s": ["é", "日本"]}, index=["α", "β"]),
+        obs=pd.DataFrame({"s": ["é", "日本"]}, index=["α", "β"]),  # noqa: RUF001
         var=pd.DataFrame(index=["x", "y"]),
     )
     p = tmp_path / "u.loom"
     a.write_loom(p)
     b = _read(p)
-    assert list(b.obs_names) == ["α", "β"] and list(b.obs["s"]) == ["é", "日本"]
+    assert list(b.obs_names) == ["α", "β"] and list(b.obs["s"]) == ["é", "日本"]  # noqa: RUF001
     np.testing.assert_array_equal(b.X.toarray(), [[1, 0], [0, 1]])
     with h5py.File(p) as f:
         assert f["matrix"].dtype == np.uint8

@@ -8,16 +8,15 @@ import io
 import warnings
 from pathlib import Path
 
+import annstore
+import annstore.io as aio
 import numpy as np
 import pandas as pd
 import pytest
-from scipy import sparse
-
-import annstore
-import annstore.io as aio
 from annstore.errors import CapabilityError, InvalidFileError, WriteWarning
 from annstore_text import text_parts
 from annstore_text._plugin import annstore_guess_format, kind_from_suffix
+from scipy import sparse
 
 
 def _write(tmp_path: Path, name: str, text: str) -> Path:

@@ -20,12 +20,10 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
-
 from annstore.errors import InvalidFileError
 
 if TYPE_CHECKING:
     import h5py
-
     from annstore import AnnData
 
 __all__ = ["LoomContents", "read_loom_file"]
@@ -48,8 +46,8 @@ class LoomContents:
         self.shape: tuple[int, int] = (int(m.shape[0]), int(m.shape[1]))
 
     def _fail(self, path: str, msg: str) -> None:
-        raise InvalidFileError(f"{msg} (in loom file {self.filename!r}, element {path!r}).",
-                               filename=self.filename, path=path)
+        full = f"{msg} (in loom file {self.filename!r}, element {path!r})."
+        raise InvalidFileError(full, filename=self.filename, path=path)
 
     # ---------------------------------------------------------------- matrices
 
@@ -249,7 +247,6 @@ def read_loom_file(
     Beyond anndata: ``/col_graphs`` and ``/row_graphs`` become ``obsp`` / ``varp``.
     """
     import h5py
-
     from annstore import AnnData
 
     obsm_map = _check_mapping(obsm_names, obsm_mapping or {}, "obsm")
@@ -265,7 +262,8 @@ def read_loom_file(
         raise
     except OSError as e:
         if not os.path.exists(fname):
-            raise FileNotFoundError(f"No such file: {fname!r}") from e
+            msg = f"No such file: {fname!r}"
+            raise FileNotFoundError(msg) from e
         msg = f"Expected a loom (HDF5) file; h5py could not open {fname!r}: {e}."
         raise InvalidFileError(msg, filename=fname) from e
     with f:

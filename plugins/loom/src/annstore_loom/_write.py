@@ -18,12 +18,10 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
-
 from annstore.errors import AnnstoreError, WriteWarning
 
 if TYPE_CHECKING:
     import h5py
-
     from annstore import AnnData
 
 __all__ = ["LOOM_SPEC_VERSION", "LoomWriteError", "write_loom_file"]

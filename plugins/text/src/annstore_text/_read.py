@@ -11,7 +11,6 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
-
 from annstore.errors import InvalidFileError
 
 if TYPE_CHECKING:

@@ -9,7 +9,6 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
-
 from annstore.errors import WriteWarning
 
 if TYPE_CHECKING:
@@ -89,7 +88,7 @@ def write_csvs_dir(
                 arr = arr[None]
             try:
                 df = pd.DataFrame(arr)
-            except Exception as e:  # noqa: BLE001 - anndata skips whatever pandas refuses
+            except Exception as e:
                 warnings.warn(
                     f"Omitting to write {key!r}: pandas cannot tabulate it ({type(e).__name__}).",
                     WriteWarning,
