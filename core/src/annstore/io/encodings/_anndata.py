@@ -212,7 +212,7 @@ def _read_raw_dict(root: GroupLike, ctx: ReadContext, as_sparse: set[str]) -> di
 def read_anndata_root(root: GroupLike, *, ctx: ReadContext) -> AnnData:
     """Read the AnnData stored in ``root`` (current and legacy layouts)."""
     from ..._anndata import AnnData
-    from ._legacy import clean_legacy_uns
+    from ._legacy import clean_legacy_uns, move_adjacency_matrices
 
     as_sparse = _option_keys(ctx, "as_sparse")
     d: dict[str, Any] = {}
@@ -229,6 +229,7 @@ def read_anndata_root(root: GroupLike, *, ctx: ReadContext) -> AnnData:
     raw = _read_raw_dict(root, ctx, as_sparse)
     if legacy_frames:
         clean_legacy_uns(d)
+    move_adjacency_matrices(d)
     if raw is not None:
         d["raw"] = raw
     return AnnData(**d)

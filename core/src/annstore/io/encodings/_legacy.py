@@ -31,7 +31,7 @@ if TYPE_CHECKING:
     from ...types import ArrayLike, GroupLike
     from .._dispatch import ReadContext
 
-__all__ = ["clean_legacy_uns", "read_legacy_dataframe", "read_unencoded"]
+__all__ = ["clean_legacy_uns", "move_adjacency_matrices", "read_legacy_dataframe", "read_unencoded"]
 
 
 def _warn(node: Any) -> None:
@@ -111,3 +111,28 @@ def clean_legacy_uns(d: dict[str, Any]) -> None:
             used.add(cats_name)
     for k in used:
         del uns[k]
+
+
+def move_adjacency_matrices(d: dict[str, Any]) -> None:
+    """Move 2-d ``uns['neighbors']['distances'|'connectivities']`` to ``obsp`` (in place).
+
+    Files written before anndata 0.7 kept the neighbour graphs in ``uns``; anndata moves them
+    on construction, with a :class:`FutureWarning`. Doing it here keeps reads identical
+    whatever the AnnData constructor does.
+    """
+    from scipy import sparse
+
+    uns = d.get("uns")
+    n = uns.get("neighbors") if isinstance(uns, dict) else None
+    if not isinstance(n, dict):
+        return
+    obsp = d.setdefault("obsp", {})
+    for k in ("distances", "connectivities"):
+        v = n.get(k)
+        if (sparse.issparse(v) or isinstance(v, np.ndarray)) and len(v.shape) == 2:
+            msg = (
+                f"Moving element from .uns['neighbors'][{k!r}] to .obsp[{k!r}]. "
+                "This is where adjacency matrices should go now."
+            )
+            warnings.warn(msg, FutureWarning, stacklevel=4)
+            obsp[k] = n.pop(k)
