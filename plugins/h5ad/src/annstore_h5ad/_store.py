@@ -598,8 +598,10 @@ def open_h5_store(path: Any, mode: str = "r", **storage_options: Any) -> H5Group
     try:
         f = h5py.File(path, h5mode, **file_kw)
     except OSError as e:
-        if mode in ("r", "r+") and _exists(path) and "signature" in str(e).lower():
-            msg = f"Expected an HDF5 file; {str(path)!r} is not one ({e})."
+        # h5py reports format problems (bad signature, truncation) as OSError without errno;
+        # real OS errors (missing file, permissions, locks) carry one and pass through.
+        if mode in ("r", "r+", "a") and _exists(path) and getattr(e, "errno", None) is None:
+            msg = f"Expected an HDF5 file; {str(path)!r} could not be opened as one: {e}"
             raise InvalidFileError(msg, filename=str(path), path="/") from e
         raise
     return H5Group(f, allow_external_links=allow, owns_file=True)
