@@ -398,6 +398,10 @@ class _Member:
             # Backed objects hold open file handles: ship annotations only; workers reopen X by path.
             state["adata"] = None
             state["obsm"] = {k: _materialise(v) for k, v in self.obsm.items()}
+            if self.adata is not None:
+                state["_mem_layers"] = {
+                    k: self.adata.layers[k] for k in self.layer_keys if k is not None and k not in self._elements
+                }
         return state
 
     def dtype_of(self, key: Any) -> Any:
@@ -418,8 +422,10 @@ class _Member:
             u, inv = np.unique(r, return_inverse=True)
             out = el.read_rows(u, cols)
             return out if u.size == r.size and np.array_equal(u, r) else out[inv]
-        assert self.adata is not None
-        arr = self.adata.X if key is None else self.adata.layers[key]
+        if self.adata is None:
+            arr = self.__dict__.get("_mem_layers", {})[key]
+        else:
+            arr = self.adata.X if key is None else self.adata.layers[key]
         if arr is None:
             msg = f"Expected an X to read; the AnnData with shape {self.adata.shape} has X=None."
             raise CollectionError(msg)
