@@ -52,7 +52,10 @@ def default_converter(arr: Any, *, use_cuda: bool = False, pin_memory: bool = Fa
         arr = arr.toarray()
     elif isinstance(arr, pd.Series | pd.DataFrame):
         arr = arr.to_numpy()
-    t = torch.as_tensor(np.ascontiguousarray(arr))
+    arr = np.ascontiguousarray(arr)
+    if not arr.flags.writeable:
+        arr = arr.copy()  # e.g. pandas copy-on-write columns; tensors must not alias read-only memory
+    t = torch.as_tensor(arr)
     if use_cuda:
         return t.cuda()
     return t.pin_memory() if pin_memory else t
