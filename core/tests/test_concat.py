@@ -715,8 +715,12 @@ def test_raw_concatenated_when_all_have_it():
     assert r.raw.var.columns.tolist() == []
     assert_values(r.raw.X, OUTER_X, np.float64)
     assert r.obs_names.tolist() == ["a-0", "b-0", "c-1", "d-1"]
-    r = ad.concat(list(raw_objs()), axis=1, join="outer")
-    assert r.raw.var_names.tolist() == ["x", "y", "z", "y", "z", "w"] or r.raw is not None
+    with pytest.warns(UserWarning, match="not unique"):
+        r = ad.concat(list(raw_objs()), axis=1, join="outer")
+    assert r.raw.var_names.tolist() == ["x", "y", "z", "y", "z", "w"]
+    assert r.raw.var.columns.tolist() == ["vv", "same"]
+    assert_values(r.raw.X, [[0, 1, 2, N, N, N], [3, 4, 5, N, N, N], [N, N, N, 10, 11, 12],
+                            [N, N, N, 13, 14, 15]], np.float64)
 
 
 def test_raw_dropped_with_warning_when_some_lack_it():
