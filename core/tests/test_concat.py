@@ -4,14 +4,13 @@ from __future__ import annotations
 
 import warnings
 
+import annstore as ad
 import numpy as np
 import pandas as pd
 import pytest
-from scipy import sparse
-
-import annstore as ad
 from annstore._concat import ConcatArgumentError, ConcatError, DuplicateNamesError
 from annstore.errors import AnnstoreError, CapabilityError
+from scipy import sparse
 
 N = np.nan
 

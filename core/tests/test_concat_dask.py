@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
+import annstore as ad
 import numpy as np
 import pandas as pd
 import pytest
 from scipy import sparse
-
-import annstore as ad
 
 da = pytest.importorskip("dask.array")
 
@@ -55,7 +54,7 @@ def test_dask_both_keeps_float32_on_nan_fill():
 
 def test_dask_int_promoted_on_nan_fill():
     # anndata 0.13.4 raises "cannot convert float NaN to integer" here; annstore promotes
-    a, b = dpair(dtype=np.int32)
+    a, _ = dpair(dtype=np.int32)
     r = ad.concat([a, a[:, :2]], join="outer")
     assert r.X.dtype == np.float64
     np.testing.assert_array_equal(computed(r.X), [[0, 1, 2], [3, 4, 5], [0, 1, N], [3, 4, N]])

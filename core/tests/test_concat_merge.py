@@ -5,8 +5,6 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import pytest
-from scipy import sparse
-
 from annstore._merge import (
     MISSING,
     UnknownMergeStrategyError,
@@ -23,6 +21,7 @@ from annstore._merge import (
     unique_value,
 )
 from annstore.errors import AnnstoreError
+from scipy import sparse
 
 
 @pytest.mark.parametrize(

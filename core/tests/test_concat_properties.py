@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
+import itertools
+
+import annstore as ad
 import numpy as np
 import pandas as pd
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from scipy import sparse
-
-import annstore as ad
 
 
 def build(n_obs, n_vars, kind, seed):
@@ -80,7 +81,7 @@ def test_concat_of_splits_is_original(n_obs, n_vars, kind, join, axis, data):
     cuts = sorted(data.draw(st.lists(st.integers(0, n), max_size=3)))
     bounds = [0, *cuts, n]
     pieces = [
-        orig[a:b] if axis == 0 else orig[:, a:b] for a, b in zip(bounds[:-1], bounds[1:], strict=True)
+        orig[a:b] if axis == 0 else orig[:, a:b] for a, b in itertools.pairwise(bounds)
     ]
     r = ad.concat(pieces, axis=axis, join=join, merge="same", uns_merge="same")
     check_equal(r, orig, axis)

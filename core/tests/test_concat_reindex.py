@@ -5,8 +5,6 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import pytest
-from scipy import sparse
-
 from annstore._concat import (
     ConcatError,
     DuplicateNamesError,
@@ -21,6 +19,7 @@ from annstore._concat import (
     resolve_axis,
     unify_dtypes,
 )
+from scipy import sparse
 
 OLD = pd.Index(["x", "y", "z"])
 NEW = pd.Index(["w", "x", "y", "z"])

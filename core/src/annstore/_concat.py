@@ -32,7 +32,6 @@ import pandas as pd
 from scipy import sparse
 
 from ._merge import (
-    MISSING,
     MergeStrategy,
     StrategyName,
     intersect_keys,
@@ -829,7 +828,7 @@ def concat(
         msg = "No objects to concatenate: expected at least one AnnData; got none."
         raise ConcatError(msg)
 
-    explicit_join = not (join is _DEFAULT_JOIN)
+    explicit_join = join is not _DEFAULT_JOIN
     join = check_join(str(join))
     if not explicit_join:
         n_x = sum(a.X is not None for a in objs)
@@ -843,7 +842,7 @@ def concat(
 
     keys = np.arange(len(objs)).astype(str) if keys is None else list(keys)
     ax, ax_name = resolve_axis(axis)
-    alt_ax, alt_name = resolve_axis(1 - ax)
+    _, alt_name = resolve_axis(1 - ax)
 
     sizes = [a.shape[ax] for a in objs]
     label_col = label_column(sizes, keys)
