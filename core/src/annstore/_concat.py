@@ -804,9 +804,13 @@ def concat(
     Notes
     -----
     Differences from anndata 0.13.4: dask arrays of integers outer-joined with NaN fill are
-    promoted to float (anndata raises); xarray-backed (lazy) annotations and awkward arrays
-    are not supported (:class:`~annstore.errors.CapabilityError`); duplicated names on the
-    joined axis raise :class:`DuplicateNamesError` with the offending names up front.
+    promoted to float (anndata raises); xarray-backed (lazy) annotations, awkward and cupy
+    arrays are not supported (:class:`~annstore.errors.CapabilityError`); duplicated names on
+    the joined axis or duplicated annotation columns raise :class:`DuplicateNamesError` (a
+    :class:`pandas.errors.InvalidIndexError`) naming them; bad ``keys`` raise
+    :class:`ConcatError` (a :class:`ValueError`); an unknown strategy name raises a
+    :class:`ValueError` (anndata: ``KeyError``); filling sparse matrices with a non-zero
+    value emits no ``SparseEfficiencyWarning``.
     """
     from ._anndata import AnnData
 
