@@ -862,6 +862,7 @@ class TileDBArray(_Node):
             positions = np.concatenate([np.arange(x, y) for x, y in p.ranges]) - a
             local.append(positions[p.local])
         target_shape = [len(ix) for ix in local]
+        squeezed = [n for n, p in zip(target_shape, plan, strict=True) if not p.scalar]
         v = np.broadcast_to(self._coerce(value, dt), squeezed).reshape(target_shape)
         block[np.ix_(*local)] = v
         with self._writer() as w:
