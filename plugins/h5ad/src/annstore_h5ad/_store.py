@@ -22,6 +22,7 @@ from typing import Any
 
 import h5py
 import numpy as np
+import pandas as pd
 from annstore.errors import CapabilityError, InvalidFileError
 
 __all__ = ["FORMAT", "HDF5_MAGIC", "H5Array", "H5Attrs", "H5Group", "adapt", "open_h5_store"]
@@ -91,6 +92,8 @@ def _to_stored(data: Any, dtype: Any) -> np.ndarray[Any, Any]:
     if kind in "UT":
         return arr.astype(_STR)
     if kind == "O":
+        if arr.size and pd.api.types.infer_dtype(arr.ravel(), skipna=False) == "string":
+            return arr.astype(_STR)  # all str: checked at C speed
         for x in arr.ravel().tolist():
             if not isinstance(x, str):
                 msg = (
