@@ -82,11 +82,12 @@ def test_convert_roundtrip_h5ad_zarr_h5ad(tmp_path: Path):
 
 
 @needs_h5ad
-def test_convert_to_missing_format_names_package(tmp_path: Path):
-    res = run("convert", SAMPLE, tmp_path / "x.tiledb")
+def test_convert_to_unknown_format_fails_cleanly(tmp_path: Path):
+    res = run("convert", SAMPLE, tmp_path / "x.h5ad", "--format", "nosuch")
     assert res.returncode == 1
-    assert "pip install annstore-tiledb" in res.stderr
-    assert not (tmp_path / "x.tiledb").exists()
+    assert "Unknown format 'nosuch'" in res.stderr and "Installed formats:" in res.stderr
+    assert "Traceback" not in res.stderr
+    assert not (tmp_path / "x.h5ad").exists()
 
 
 @needs_h5ad

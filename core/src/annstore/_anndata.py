@@ -323,6 +323,12 @@ class AnnData:
         self.layers = {**layers_d, None: None}
         if X is not None:
             self.X = X
+            if layers is not None and None in layers:
+                # keep the caller's key order, X (the ``None`` layer) included, as anndata does
+                order = list(layers.keys())
+                for k in order:
+                    if k in self._layers:
+                        self._layers[k] = self._layers.pop(k)
         if not raw:
             self._raw = None
         elif isinstance(raw, Mapping):

@@ -18,6 +18,7 @@ __all__ = [
     "AnnstoreError",
     "AnnstoreWarning",
     "CapabilityError",
+    "ElementWriteError",
     "EncodingNotFoundError",
     "ExperimentalFeatureWarning",
     "FormatNotInstalledError",
@@ -28,6 +29,7 @@ __all__ = [
     "PluginLoadWarning",
     "ShapeMismatchError",
     "UnknownFormatError",
+    "UnsupportedValueError",
     "WriteWarning",
     "add_note_once",
 ]
@@ -60,6 +62,14 @@ class EncodingNotFoundError(AnnstoreError, LookupError):
 
 class PluginConflictError(AnnstoreError, ValueError):
     """Two plugins registered different functions under the same registry key."""
+
+
+class ElementWriteError(AnnstoreError, ValueError):
+    """A value cannot be written as it is (reserved or duplicate names, disallowed missing values)."""
+
+
+class UnsupportedValueError(AnnstoreError, TypeError):
+    """A value holds objects no encoding stores losslessly (e.g. a mixed-type object column)."""
 
 
 class CapabilityError(AnnstoreError, NotImplementedError):

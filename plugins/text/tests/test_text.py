@@ -329,11 +329,6 @@ def test_write_csvs_skip_data_and_sep(tmp_path: Path) -> None:
     assert (d / "obs.csv").read_text() == "\tct\tn\nc1\ta\t1\nc2\tb\t2\nc3\ta\t3\n"
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="core's write() replaces the whole directory atomically; anndata writes into it. "
-    "Needs core's io.write_csvs to call write(..., atomic=False) (see the loom/text report).",
-)
 def test_write_csvs_keeps_other_files_in_directory(tmp_path: Path) -> None:
     d = tmp_path / "res"
     d.mkdir()

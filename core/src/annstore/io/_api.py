@@ -218,6 +218,15 @@ def _compression_kwargs(compression: Any, compression_opts: Any) -> dict[str, An
     return kw
 
 
+def _strings_to_categoricals(adata: AnnData, convert: bool) -> None:
+    # As anndata: in place on the object being written (and on raw.var).
+    if not convert:
+        return
+    adata.strings_to_categoricals()
+    if adata.raw is not None:
+        adata.strings_to_categoricals(adata.raw.var)
+
+
 def read_h5ad(
     filename: PathLike[str] | str,
     backed: Literal["r", "r+"] | bool | None = None,
@@ -247,8 +256,7 @@ def write_h5ad(
     as_dense: Sequence[str] = (),
 ) -> None:
     """Write ``adata`` to a ``.h5ad`` file (anndata's signature and results). Needs annstore-h5ad."""
-    if convert_strings_to_categoricals:
-        adata.strings_to_categoricals()
+    _strings_to_categoricals(adata, convert_strings_to_categoricals)
     write(
         adata, filepath, "h5ad",
         dataset_kwargs=_compression_kwargs(compression, compression_opts),
@@ -286,12 +294,10 @@ def write_zarr(
     storage_options: Mapping[str, Any] | None = None,
 ) -> None:
     """Write ``adata`` to a zarr store (anndata's signature and results). Needs annstore-zarr."""
-    if convert_strings_to_categoricals:
-        adata.strings_to_categoricals()
+    _strings_to_categoricals(adata, convert_strings_to_categoricals)
     so = dict(storage_options or {})
     so.setdefault("consolidate_metadata", consolidate_metadata)
-    write(adata, store, "zarr", storage_options=so,
-          dataset_kwargs={"chunks": chunks} if chunks is not None else None)
+    write(adata, store, "zarr", storage_options=so, x_chunks=chunks)
 
 
 def read_loom(
@@ -360,5 +366,14 @@ def read_umi_tools(filename: PathLike[str] | str, dtype: Any = None) -> AnnData:
 
 
 def write_csvs(dirname: PathLike[str] | str, adata: AnnData, *, skip_data: bool = True, sep: str = ",") -> None:
-    """Write ``adata``'s elements as CSV files into the directory ``dirname``. Needs annstore-text."""
-    write(adata, dirname, "text", kind="csvs", skip_data=skip_data, sep=sep)
+    """Write ``adata``'s elements as CSV files into the directory ``dirname``. Needs annstore-text.
+
+    As in anndata, files go into the directory (other files there are kept), so this write is not
+    atomic; a ``.csv`` suffix on ``dirname`` is dropped.
+    """
+    from pathlib import Path
+
+    dirname = Path(dirname)
+    if dirname.suffix == ".csv":
+        dirname = dirname.with_suffix("")
+    write(adata, dirname, "text", atomic=False, kind="csvs", skip_data=skip_data, sep=sep)

@@ -27,7 +27,8 @@ KNOWN_FORMATS: tuple[KnownFormat, ...] = (
     KnownFormat("h5ad", (".h5ad", ".h5", ".hdf5"), "annstore-h5ad"),
     KnownFormat("loom", (".loom",), "annstore-loom"),
     KnownFormat("text", (".csv", ".tsv", ".tab", ".txt", ".data", ".mtx", ".xlsx", ".csv.gz",
-                         ".tsv.gz", ".txt.gz", ".mtx.gz", ".tab.gz", ".data.gz", ".txt.bz2"),
+                         ".tsv.gz", ".txt.gz", ".mtx.gz", ".tab.gz", ".data.gz", ".csv.bz2",
+                         ".tsv.bz2", ".txt.bz2", ".tab.bz2", ".data.bz2", ".mtx.bz2"),
                 "annstore-text"),
     KnownFormat("tiledb", (".tiledb",), "annstore-tiledb"),
     KnownFormat("zarr", (".zarr", ".zarr.zip", ".zip"), "annstore-zarr"),
@@ -71,13 +72,13 @@ def guess_format(path: Any) -> str:
     from ._plugins import get_plugin_manager
 
     pm = get_plugin_manager()
+    if isinstance(path, str | os.PathLike) and "://" not in str(path) and not Path(path).exists():
+        msg = f"No such file or directory: {str(path)!r}"
+        raise FileNotFoundError(msg)
     head, is_dir = _read_head(path)
     name = pm.hook.annstore_guess_format(path=path, head=head, is_dir=is_dir)
     if name is not None:
         return str(name)
-    if isinstance(path, str | os.PathLike) and "://" not in str(path) and not Path(path).exists():
-        msg = f"No such file or directory: {str(path)!r}"
-        raise FileNotFoundError(msg)
     installed = ", ".join(sorted(pm.formats)) or "none"
     msg = f"Could not determine the format of {str(path)!r}. Installed formats: {installed}."
     kf = _suffix_match(path)

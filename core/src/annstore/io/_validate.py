@@ -108,7 +108,15 @@ class _Validator:
                 except Exception as e:  # noqa: BLE001 - every failure is a finding
                     self.add(g[k].name, f"cannot be read: {type(e).__name__}: {e}")
 
-    check_raw = check_anndata
+    def check_raw(self, g: Any) -> None:
+        if "var" not in g:
+            self.add(g.name, "missing required element 'var'")
+        n_vars = _length(g["var"]) if "var" in g else None
+        if "X" in g:
+            self.expect_shape(g["X"], (None, n_vars), "raw/X")
+        if "varm" in g and is_group(g["varm"]):
+            for k in g["varm"].keys():
+                self.expect_shape(g["varm"][k], (n_vars,), f"raw/varm/{k}")
 
     def expect_shape(self, node: Any, dims: tuple[int | None, ...], label: str) -> None:
         shape = _shape(node)

@@ -21,6 +21,8 @@ class Points:
         self.y = np.asarray(y, dtype=float)
         self.crs = crs
 
+    dtype = np.dtype("float64")  # array-like enough for AnnData's aligned mappings
+
     @property
     def shape(self) -> tuple[int, int]:
         return (len(self.x), 2)

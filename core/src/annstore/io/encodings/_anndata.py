@@ -94,7 +94,12 @@ def write_anndata_into(
         x_layer = layers.pop(None)
         X = x_layer if X is None else X
     if X is not None:
-        ctx.write_elem(root, "X", _maybe_dense(X, "X", dense), dataset_kwargs=kw)
+        X = _maybe_dense(X, "X", dense)
+        x_kw = kw
+        x_chunks = ctx.options.get("x_chunks")
+        if x_chunks is not None and isinstance(X, np.ndarray):  # write_zarr(chunks=): dense X only
+            x_kw = dict(kw, chunks=tuple(x_chunks))
+        ctx.write_elem(root, "X", X, dataset_kwargs=x_kw)
     ctx.write_elem(root, "obs", adata.obs, dataset_kwargs=kw)
     ctx.write_elem(root, "var", adata.var, dataset_kwargs=kw)
     for name in _MAPPINGS:

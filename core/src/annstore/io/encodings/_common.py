@@ -7,7 +7,7 @@ from typing import Any
 
 import numpy as np
 
-from ...errors import AnnstoreError, InvalidFileError
+from ...errors import ElementWriteError, InvalidFileError, UnsupportedValueError
 
 __all__ = [
     "ElementWriteError",
@@ -32,20 +32,6 @@ _SCALAR_DROP = (
     "compressor",
     "shards",
 )
-
-
-class ElementWriteError(AnnstoreError, ValueError):
-    """A value cannot be written as it is (reserved or duplicated names, missing values...).
-
-    .. note:: belongs in :mod:`annstore.errors`; defined here until it moves there.
-    """
-
-
-class UnsupportedValueError(AnnstoreError, TypeError):
-    """A value holds objects no encoding can store losslessly (e.g. mixed-type object columns).
-
-    .. note:: belongs in :mod:`annstore.errors`; defined here until it moves there.
-    """
 
 
 def invalid(node: Any, what: str) -> InvalidFileError:
