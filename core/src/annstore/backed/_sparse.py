@@ -23,8 +23,11 @@ if TYPE_CHECKING:
 
 __all__ = ["BaseCompressedSparseDataset", "CSCDataset", "CSRDataset", "sparse_dataset"]
 
-#: Ranges of ``data``/``indices`` closer than this many elements are read as one range.
-MERGE_GAP = 4096
+#: Ranges of ``data``/``indices`` closer than this many elements are read as one range (one
+#: raw read costs about as much as copying ~16k extra values from the page cache) ...
+MERGE_GAP = 16384
+#: ... as long as the merged reads stay below this multiple of the values actually wanted.
+MAX_OVERREAD = 2.0
 #: Major-axis chunks hold at most this many stored values while a minor selection is applied.
 CHUNK_NNZ = 1 << 22
 
@@ -114,7 +117,11 @@ def _merge_and_read(
         data, indices = source.read_nnz(0, 0)
         return data, indices
     gaps = s[1:] - e[:-1]
+    lens = e - s
+    total = int(lens.sum())
     brk = np.flatnonzero(gaps > MERGE_GAP) + 1
+    if total + int(gaps[gaps <= MERGE_GAP].sum()) > MAX_OVERREAD * total:
+        brk = np.flatnonzero(gaps > 0) + 1  # merge touching ranges only
     first = np.r_[0, brk]
     last = np.r_[brk - 1, s.size - 1]
     ms, me = s[first], e[last]
@@ -122,8 +129,6 @@ def _merge_and_read(
         data, indices = source.read_nnz(int(ms[0]), int(me[0]))
     else:
         data, indices = source.read_nnz_ranges(ms, me)
-    lens = e - s
-    total = int(lens.sum())
     if total == int((me - ms).sum()):
         return data, indices
     # Some gaps were read too: keep only the wanted parts.
