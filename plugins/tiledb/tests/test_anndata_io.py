@@ -12,6 +12,11 @@ from scipy import sparse
 
 tiledb = pytest.importorskip("tiledb")
 
+import annstore  # noqa: E402
+
+if "tiledb" not in annstore.list_formats():
+    pytest.skip("requires annstore-tiledb (pip install -e plugins/tiledb)", allow_module_level=True)
+
 import annstore as ad  # noqa: E402
 from annstore.testing import assert_adata_equal, gen_adata  # noqa: E402
 

@@ -14,6 +14,10 @@ import pytest
 tiledb = pytest.importorskip("tiledb")
 
 import annstore  # noqa: E402
+
+if "tiledb" not in annstore.list_formats():
+    pytest.skip("requires annstore-tiledb (pip install -e plugins/tiledb)", allow_module_level=True)
+
 import annstore.io  # noqa: E402
 from annstore.errors import InvalidFileError, WriteWarning  # noqa: E402
 from annstore_tiledb import ReadOnlyStoreError, TileDBArray, TileDBGroup  # noqa: E402
