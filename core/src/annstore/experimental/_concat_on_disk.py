@@ -412,6 +412,7 @@ def _stream_matrix(
     key: str,
     elems: Sequence[_Stored | None],
     reindexers: Sequence[Reindexer],
+    sizes: Sequence[int],
     *,
     axis: int,
     fill_value: Any,
@@ -429,10 +430,7 @@ def _stream_matrix(
         _Aligner(r, axis=axis, out_sparse=out_sparse, fill_value=fill_value, missing=e is None)
         for e, r in zip(elems, reindexers, strict=True)
     ]
-    lengths = [
-        e.length if e is not None else len(r.old_idx)
-        for e, r in zip(elems, reindexers, strict=True)
-    ]
+    lengths = list(sizes)
     # the dtype concat would give: apply the same alignment to an empty slab of each input
     probes = [
         al.missing_slab(0) if e is None else al(e.empty())
@@ -786,7 +784,7 @@ def _write_layer(
         if fv is None:
             fv = 0 if any(e.is_sparse for e in present) else np.nan
         _stream_matrix(
-            parent, key, elems, reindexers,
+            parent, key, elems, reindexers, sizes,
             axis=axis, fill_value=fv, budget=budget, progress=progress,
         )
         return
