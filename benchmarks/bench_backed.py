@@ -31,7 +31,7 @@ from typing import Any
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).parent))
-from _common import Result, print_table, run_python  # noqa: E402
+from _common import Result, print_table, run_python
 
 DENSITY = 0.02
 BLOCK_ROWS = 5000
@@ -58,10 +58,9 @@ def csr_block(start: int, stop: int, n_vars: int, per_row: int, seed: int = 0) -
 
 
 def make_file(path: Path, scale: float) -> None:
+    import annstore
     import pandas as pd
     from scipy import sparse
-
-    import annstore
 
     n_obs, n_vars, per_row = dims(scale)
     blocks = [csr_block(s, min(s + BLOCK_ROWS, n_obs), n_vars, per_row) for s in range(0, n_obs, BLOCK_ROWS)]
@@ -107,7 +106,7 @@ def bench_floor(path: Path, sets: list[np.ndarray]) -> tuple[float, int]:
             dbuf = np.empty(total, dtype=data.dtype)
             ibuf = np.empty(total, dtype=indices.dtype)
             at = 0
-            for s, e in zip(starts.tolist(), stops.tolist()):
+            for s, e in zip(starts.tolist(), stops.tolist(), strict=True):
                 if e > s:
                     data.read_direct(dbuf, np.s_[s:e], np.s_[at : at + e - s])
                     indices.read_direct(ibuf, np.s_[s:e], np.s_[at : at + e - s])

@@ -5,13 +5,12 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+import annstore as ad
 import numpy as np
 import pandas as pd
 import pytest
-from scipy import sparse
-
-import annstore as ad
 from annstore.backed import BackedArray, CSCDataset, CSRDataset
+from scipy import sparse
 
 DISK = ("h5ad", "zarr")
 

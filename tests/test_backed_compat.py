@@ -7,14 +7,13 @@ import sys
 from pathlib import Path
 from typing import Any
 
+import annstore
 import numpy as np
 import pytest
 from scipy import sparse
 
-import annstore
-
 sys.path.insert(0, str(Path(__file__).parent))
-from _compat import CORPUS, array_sha256  # noqa: E402
+from _compat import CORPUS, array_sha256
 
 
 def _cases() -> list[Any]:

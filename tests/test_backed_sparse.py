@@ -4,16 +4,15 @@ from __future__ import annotations
 
 from typing import Any
 
+import annstore
 import numpy as np
 import pytest
-from hypothesis import HealthCheck, given, settings
-from hypothesis import strategies as st
-from scipy import sparse
-
-import annstore
 from annstore.backed import CSCDataset, CSRDataset, sparse_dataset
 from annstore.backed import _sparse as sparse_mod
 from annstore.errors import InvalidFileError, ShapeMismatchError
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from scipy import sparse
 
 
 def put_sparse(group: Any, key: str, m: Any, *, indptr_dtype: Any = None) -> Any:

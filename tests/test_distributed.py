@@ -6,12 +6,11 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import annstore as ad
 import numpy as np
 import pytest
-from scipy import sparse
-
-import annstore as ad
 from annstore.experimental import read_lazy
+from scipy import sparse
 
 distributed = pytest.importorskip("dask.distributed")
 

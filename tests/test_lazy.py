@@ -6,13 +6,12 @@ import pickle
 from pathlib import Path
 from typing import Any
 
+import annstore as ad
 import numpy as np
 import pandas as pd
 import pytest
-from scipy import sparse
-
-import annstore as ad
 from annstore.experimental import read_elem_lazy, read_lazy
+from scipy import sparse
 
 da = pytest.importorskip("dask.array")
 

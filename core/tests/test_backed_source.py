@@ -4,15 +4,14 @@ from __future__ import annotations
 
 from typing import Any
 
+import annstore
 import numpy as np
 import pytest
-from scipy import sparse
-
-import annstore
 from annstore.backed import sparse_dataset
 from annstore.backed._source import GenericSparseSource, get_sparse_source
 from annstore.backed._sparse import _merge_and_read
 from annstore.errors import InvalidFileError
+from scipy import sparse
 
 
 @pytest.fixture
@@ -41,7 +40,7 @@ def test_merge_and_read_skips_gaps(root: Any) -> None:
     starts = np.array([0, 10, 15000, 19990])
     stops = np.array([5, 12, 15003, 20000])
     data, indices = _merge_and_read(src, starts, stops)
-    want = np.concatenate([np.arange(a, b) for a, b in zip(starts, stops)])
+    want = np.concatenate([np.arange(a, b) for a, b in zip(starts, stops, strict=True)])
     np.testing.assert_array_equal(indices, m.indices[want])
     np.testing.assert_array_equal(data, m.data[want])
 

@@ -5,10 +5,10 @@ from __future__ import annotations
 from ._dense import BackedArray
 from ._file import (
     AnnDataFileManager,
-    _backed_raw_X,
-    _backed_X,
-    _init_backed,
-    _set_filename,
+    _backed_raw_X,  # noqa: F401 - called by the AnnData model
+    _backed_X,  # noqa: F401 - called by the AnnData model
+    _init_backed,  # noqa: F401 - called by the AnnData model
+    _set_filename,  # noqa: F401 - called by the AnnData model
     read_backed,
 )
 from ._sparse import BaseCompressedSparseDataset, CSCDataset, CSRDataset, sparse_dataset

@@ -97,8 +97,8 @@ class AnnDataFileManager:
         if self._root is not None:
             return
         from ..io._api import _MODES
-        from ..io._plugins import get_plugin_manager
         from ..io._guess import require_format
+        from ..io._plugins import get_plugin_manager
 
         if self._filemode not in _MODES:
             msg = f"Expected filemode 'r' or 'r+'; got {self._filemode!r} instead."
@@ -369,7 +369,7 @@ def read_backed(
     fmt = mgr.format
     opts = dict(storage_options or {})
     mgr.close()
-    adata = AnnData(**d, filename=path if not isinstance(path, str) or "://" not in path else path, filemode=mode)
+    adata = AnnData(**d, filename=path, filemode=mode)
     cur = getattr(adata, "file", None)
     if isinstance(cur, AnnDataFileManager) and (cur._format != fmt or opts):
         cur.close()

@@ -112,7 +112,7 @@ def read_elem_lazy(elem: Any, chunks: Any = None) -> Any:
     token = f"read-{fmt}-{path}-{node.name}-{norm}".encode()
     import hashlib
 
-    name = "annstore-read-" + hashlib.sha1(token).hexdigest()[:16]  # noqa: S324 - a task name
+    name = "annstore-read-" + hashlib.sha1(token).hexdigest()[:16]
     starts = [np.r_[0, np.cumsum(c)[:-1]].tolist() for c in norm]
     dsk: dict[Any, Any] = {}
     for idx in itertools.product(*(range(len(c)) for c in norm)):

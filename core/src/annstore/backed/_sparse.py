@@ -241,7 +241,7 @@ class BaseCompressedSparseDataset:
         return _csr(data, indices, stops - starts, (u.size, n_minor))
 
     def _select_major(self, pos: np.ndarray, minor: np.ndarray | None) -> sparse.csr_matrix:
-        n_major, n_minor = self._major_minor()
+        n_minor = self._major_minor()[1]
         if pos.size == 0:
             n = n_minor if minor is None else minor.size
             return sparse.csr_matrix((0, n), dtype=self.dtype)
