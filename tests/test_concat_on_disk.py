@@ -174,7 +174,7 @@ def test_matches_concat(tmp_path: Path, axis: int, join: str, x_kind: str) -> No
     paths = write_inputs(ads, fmts, tmp_path)
     out_fmt = "zarr" if x_kind == "dense" else "h5ad"
     out = tmp_path / f"out{SUFFIX[out_fmt]}"
-    got = run(paths, out, axis=axis, join=join, max_loaded_elems=17)
+    got = run(paths, out, axis=axis, join=join, max_loaded_elems=40)
     exp = expected(paths, axis=axis, join=join)
     assert_adata_equal(got, exp)
     assert got.n_obs == exp.n_obs and got.layers.keys() == exp.layers.keys()

@@ -54,6 +54,9 @@ __all__ = ["InputNotFoundError", "concat_on_disk"]
 #: slabs do not make the copy faster, they only raise the peak memory.
 _SLAB_CAP: Final = 1 << 22
 
+#: Chunk length of the 1-d arrays of a written sparse matrix (h5py/zarr chunks).
+_ARRAY_CHUNK: Final = 1 << 18
+
 _SPARSE_ENCODINGS: Final = {"csr_matrix": "csr", "csc_matrix": "csc", "csr": "csr", "csc": "csc"}
 
 
@@ -420,8 +423,6 @@ def _stream_matrix(
     progress: _Progress,
 ) -> None:
     """Write the concatenation of ``elems`` (``None``: absent from that input) to ``parent[key]``."""
-    from ..io import write_elem
-
     present = [e for e in elems if e is not None]
     out_sparse = any(e.is_sparse for e in present)
     if fill_value is None:
@@ -459,6 +460,7 @@ def _stream_matrix(
             for n, block in slabs(i):
                 sel = (slice(off, off + n), slice(None)) if axis == 0 else (slice(None), slice(off, off + n))
                 arr[sel] = np.asarray(block, dtype=dtype)
+                del block
                 off += n
                 progress.update(n)
         from ..io._spec import IOSpec
@@ -466,34 +468,54 @@ def _stream_matrix(
         arr.attrs.update(IOSpec("array", "0.2.0").to_attrs())
         return
 
-    # sparse: an empty matrix of the right kind, whose arrays then grow slab by slab
+    # sparse: the csr/csc group is laid out as the sparse writer does; ``indptr`` is
+    # preallocated, ``data``/``indices`` grow geometrically and are trimmed at the end
+    from .._settings import settings
+    from ..io._spec import IOSpec
+    from ..io.encodings._sparse import _min_index_dtype
+
     nnz_bound = sum(
         (e.nnz if e is not None else 0) + al.extra * n
         for e, al, n in zip(elems, aligners, lengths, strict=True)
     )
-    indptr_dtype = np.int64 if nnz_bound >= np.iinfo(np.int32).max else np.int32
-    cls = sparse.csr_matrix if axis == 0 else sparse.csc_matrix
-    empty_shape = (0, n_alt) if axis == 0 else (n_alt, 0)
-    write_elem(parent, key, cls(empty_shape, dtype=dtype), dataset_kwargs={"indptr_dtype": indptr_dtype})
-    g: Any = parent[key]
-    data_a, ind_a, ip_a = g["data"], g["indices"], g["indptr"]
-    ind_dt = np.dtype(ind_a.dtype)
+    indptr_dtype = np.dtype(np.int64 if nnz_bound >= np.iinfo(np.int32).max else np.int32)
+    ind_dt = np.dtype(np.int64 if n_alt > np.iinfo(np.int32).max else np.int32)
+    if settings.write_csr_csc_indices_with_min_possible_dtype:
+        ind_dt = _min_index_dtype(n_alt)
+    chunk = int(min(_ARRAY_CHUNK, max(nnz_bound, 1)))
+    g: Any = parent.create_group(key)
+    cap = min(nnz_bound, max(chunk, budget))
+    data_a = g.create_array("data", shape=(cap,), dtype=dtype, chunks=(chunk,), maxshape=(None,))
+    ind_a = g.create_array("indices", shape=(cap,), dtype=ind_dt, chunks=(chunk,), maxshape=(None,))
+    ip_a = g.create_array(
+        "indptr", shape=(n_total + 1,), dtype=indptr_dtype,
+        chunks=(int(min(_ARRAY_CHUNK, n_total + 1)),), maxshape=(None,),
+    )
+    ip_a[0:1] = np.zeros(1, dtype=indptr_dtype)
     nnz = 0
     major = 0
     for i in range(len(elems)):
         for n, block in slabs(i):
             k = int(block.nnz)
             if k:
-                data_a.resize((nnz + k,))
-                ind_a.resize((nnz + k,))
+                if nnz + k > cap:
+                    cap = min(max(nnz + k, 2 * cap), max(nnz_bound, nnz + k))
+                    data_a.resize((cap,))
+                    ind_a.resize((cap,))
                 data_a[nnz : nnz + k] = block.data.astype(dtype, copy=False)
                 ind_a[nnz : nnz + k] = block.indices.astype(ind_dt, copy=False)
-            ip_a.resize((major + n + 1,))
-            ip_a[major + 1 : major + n + 1] = (block.indptr[1:].astype(np.int64) + nnz).astype(indptr_dtype)
+            ptr = block.indptr[1:].astype(np.int64)
+            ptr += nnz
+            ip_a[major + 1 : major + n + 1] = ptr.astype(indptr_dtype, copy=False)
             nnz += k
             major += n
+            del block, ptr  # free this slab before the next one is read
             progress.update(n)
+    if cap != nnz:
+        data_a.resize((nnz,))
+        ind_a.resize((nnz,))
     g.attrs["shape"] = [int(s) for s in out_shape]
+    g.attrs.update((IOSpec("csr_matrix", "0.1.0") if axis == 0 else IOSpec("csc_matrix", "0.1.0")).to_attrs())
 
 
 # ------------------------------------------------------------------ small elements
