@@ -42,10 +42,16 @@ def _reopen(path: Path, mode: str = "r") -> Any:
 # ------------------------------------------------------------------------------ layout
 
 
-def test_layout_is_tiledb_groups_and_dense_arrays(root: Any, path: Path) -> None:
-    g = root.create_group("sub")
-    a = g.create_array("x", data=np.arange(6.0).reshape(2, 3))
+def test_layout_is_tiledb_groups_and_dense_arrays(path: Path) -> None:
+    with _reopen(path, "w") as root:
+        g = root.create_group("sub")
+        a = g.create_array("x", data=np.arange(6.0).reshape(2, 3))
+        a.attrs["k"] = "v"
     assert isinstance(g, TileDBGroup) and isinstance(a, TileDBArray)
+    with tiledb.Group(str(path)) as grp:
+        assert [m.name for m in grp] == ["sub"]
+    with tiledb.open(str(path / "sub" / "x")) as arr:
+        assert arr.meta["k"] == "v"
     assert tiledb.object_type(str(path)) == "group"
     assert tiledb.object_type(str(path / "sub")) == "group"
     assert tiledb.object_type(str(path / "sub" / "x")) == "array"
@@ -58,8 +64,9 @@ def test_layout_is_tiledb_groups_and_dense_arrays(root: Any, path: Path) -> None
     assert a.filename == str(path)
 
 
-def test_members_are_relative(root: Any, path: Path) -> None:
-    root.create_group("g").create_array("a", data=np.arange(3))
+def test_members_are_relative(path: Path) -> None:
+    with _reopen(path, "w") as root:
+        root.create_group("g").create_array("a", data=np.arange(3))
     with tiledb.Group(str(path)) as grp:
         assert grp.is_relative("g")
     with tiledb.Group(str(path / "g")) as grp:

@@ -201,50 +201,50 @@ class TileDBAttrs(MutableMapping[str, Any]):
     def __init__(self, node: _Node) -> None:
         self._node = node
 
-    def _meta(self) -> Any:
-        return self._node._reader().meta
+    def _keys(self) -> list[str]:
+        n = self._node
+        return [k for k in n._session.meta_keys(n.uri, n._kind) if not _is_internal(k)]
 
     def __getitem__(self, key: str) -> Any:
-        if _is_internal(key):
+        if not isinstance(key, str) or _is_internal(key):
             raise KeyError(key)
-        meta = self._meta()
-        if key not in meta:
-            raise KeyError(key)
-        return decode_attr(meta[key])
+        n = self._node
+        return decode_attr(n._session.meta_get(n.uri, n._kind, key))
 
     def __contains__(self, key: object) -> bool:
-        return isinstance(key, str) and not _is_internal(key) and key in self._meta()
+        return isinstance(key, str) and key in self._keys()
 
     def __iter__(self) -> Iterator[str]:
-        return iter([k for k in self._meta().keys() if not _is_internal(k)])
+        return iter(self._keys())
 
     def __len__(self) -> int:
-        return sum(1 for _ in self)
+        return len(self._keys())
 
     def __setitem__(self, key: str, value: Any) -> None:
         self.update({key: value})
 
     def update(self, other: Any = (), /, **kw: Any) -> None:  # type: ignore[override]
-        """Set several attributes with one metadata write."""
+        """Set several attributes (one metadata write)."""
         items = dict(other, **kw)
         if not items:
             return
+        n = self._node
+        n._session.check_writable(f"set attributes of {n.name!r}")
         enc = {}
         for k, v in items.items():
             if not isinstance(k, str) or not k or _is_internal(k):
-                msg = f"Expected a non-empty str attribute name other than {META_KEY!r}; got {k!r} on {self._node.name!r}."
+                msg = f"Expected a non-empty str attribute name other than {META_KEY!r}; got {k!r} on {n.name!r}."
                 raise KeyError(msg)
             enc[k] = encode_attr(v)
-        with self._node._writer() as w:
-            for k, v in enc.items():
-                w.meta[k] = v
+        n._session.meta_set(n.uri, n._kind, enc)
 
     def __delitem__(self, key: str) -> None:
+        n = self._node
+        n._session.check_writable(f"delete attribute {key!r} of {n.name!r}")
         if key not in self:
-            msg = f"Attribute {key!r} not found on {self._node.name!r} {self._node._where()}"
+            msg = f"Attribute {key!r} not found on {n.name!r} {n._where()}"
             raise KeyError(msg)
-        with self._node._writer() as w:
-            del w.meta[key]
+        n._session.meta_delete(n.uri, n._kind, key)
 
     def asdict(self) -> dict[str, Any]:
         return {k: self[k] for k in self}
@@ -255,9 +255,17 @@ class TileDBAttrs(MutableMapping[str, Any]):
 
 # ------------------------------------------------------------------------------ session
 
+_DELETE: Any = object()
+
 
 class _Session:
-    """What every node of one opened store shares: context, mode and cached read handles."""
+    """What every node of one opened store shares: context, mode, read handles, pending edits.
+
+    In a writable store that annstore opened itself, attribute writes and new group members
+    are kept in memory and written when the root is closed: one metadata write per node and
+    one membership write per group, instead of one per call. Stores wrapped from a user's
+    TileDB objects (never closed by annstore) write through immediately.
+    """
 
     def __init__(self, root_uri: str, *, filename: str | None, mode: str, ctx: Any,
                  owned: bool = True) -> None:
@@ -266,9 +274,16 @@ class _Session:
         self.mode = mode
         self.ctx = ctx
         self.owned = owned
+        self.buffered = owned and mode != "r"
         self.closed = False
         self._readers: dict[str, Any] = {}
         self._members: dict[str, dict[str, tuple[str, str]]] = {}
+        #: uri -> (kind, {key: encoded value or _DELETE})
+        self._pending_meta: dict[str, tuple[str, dict[str, Any]]] = {}
+        #: group uri -> {member name: (child uri, kind, relative uri)}
+        self._pending_adds: dict[str, dict[str, tuple[str, str, str]]] = {}
+        #: objects created by this session whose metadata and members are all still pending
+        self._fresh: set[str] = set()
 
     @property
     def writable(self) -> bool:
@@ -283,18 +298,100 @@ class _Session:
             self._readers[uri] = h
         return h
 
+    # -- metadata ---------------------------------------------------------------------------
+
+    def _disk_meta(self, uri: str, kind: str) -> Any:
+        if uri in self._fresh and kind == "group":
+            return {}
+        return self.reader(uri, kind).meta
+
+    def meta_keys(self, uri: str, kind: str) -> list[str]:
+        disk = list(self._disk_meta(uri, kind).keys())
+        pend = self._pending_meta.get(uri, (kind, {}))[1]
+        out = [k for k in disk if pend.get(k) is not _DELETE]
+        return out + [k for k, v in pend.items() if v is not _DELETE and k not in disk]
+
+    def meta_get(self, uri: str, kind: str, key: str) -> Any:
+        pend = self._pending_meta.get(uri, (kind, {}))[1]
+        if key in pend:
+            if pend[key] is _DELETE:
+                raise KeyError(key)
+            return pend[key]
+        disk = self._disk_meta(uri, kind)
+        if key not in disk:
+            raise KeyError(key)
+        return disk[key]
+
+    def meta_set(self, uri: str, kind: str, items: dict[str, Any]) -> None:
+        if self.buffered:
+            self._pending_meta.setdefault(uri, (kind, {}))[1].update(items)
+            return
+        with self.writer(uri, kind) as w:
+            for k, v in items.items():
+                w.meta[k] = v
+
+    def meta_delete(self, uri: str, kind: str, key: str) -> None:
+        if self.buffered:
+            pend = self._pending_meta.setdefault(uri, (kind, {}))[1]
+            on_disk = key in self._disk_meta(uri, kind)
+            if on_disk:
+                pend[key] = _DELETE
+            else:
+                pend.pop(key, None)
+            return
+        with self.writer(uri, kind) as w:
+            del w.meta[key]
+
+    # -- membership -------------------------------------------------------------------------
+
     def members(self, uri: str) -> dict[str, tuple[str, str]]:
         """Member name -> (uri, ``"group"`` | ``"array"`` | ``""``) of the group at ``uri``."""
         m = self._members.get(uri)
         if m is None:
             m = {}
-            for obj in self.reader(uri, "group"):
-                t = obj.type
-                kind = "group" if t is tiledb.Group else "array" if t is not None else ""
-                name = obj.name if obj.name is not None else obj.uri.rstrip("/").rsplit("/", 1)[-1]
-                m[name] = (obj.uri, kind)
+            if uri not in self._fresh:
+                for obj in self.reader(uri, "group"):
+                    t = obj.type
+                    kind = "group" if t is tiledb.Group else "array" if t is not None else ""
+                    name = obj.name if obj.name is not None else obj.uri.rstrip("/").rsplit("/", 1)[-1]
+                    m[name] = (obj.uri, kind)
             self._members[uri] = m
+        pend = self._pending_adds.get(uri)
+        if pend:
+            m = dict(m)
+            m.update({k: (u, kind) for k, (u, kind, _) in pend.items()})
         return m
+
+    def add_member(self, group_uri: str, name: str, child_uri: str, kind: str, rel: str) -> None:
+        if self.buffered:
+            self._pending_adds.setdefault(group_uri, {})[name] = (child_uri, kind, rel)
+            self._fresh.add(child_uri)
+            return
+        with self.writer(group_uri, "group") as w:
+            w.add(rel, name=name, relative=True)
+
+    def remove_member(self, group_uri: str, name: str) -> None:
+        pend = self._pending_adds.get(group_uri, {})
+        if name in pend:
+            del pend[name]
+            return
+        with self.writer(group_uri, "group") as w:
+            w.remove(name)
+
+    def forget(self, uri: str) -> None:
+        """Drop everything pending or cached for ``uri`` and the objects below it (deleted)."""
+        prefix = uri.rstrip("/") + "/"
+
+        def under(k: str) -> bool:
+            return k == uri or k.startswith(prefix)
+
+        for d in (self._pending_meta, self._pending_adds):
+            for k in [k for k in d if under(k)]:
+                del d[k]
+        self._fresh = {k for k in self._fresh if not under(k)}
+        self.invalidate(uri, subtree=True)
+
+    # -- handles ----------------------------------------------------------------------------
 
     def invalidate(self, uri: str, *, subtree: bool = False) -> None:
         prefix = uri.rstrip("/") + "/"
@@ -330,12 +427,36 @@ class _Session:
             h.close()
             self.invalidate(uri)
 
+    def flush(self) -> None:
+        """Write pending group members and attributes to TileDB."""
+        adds, self._pending_adds = self._pending_adds, {}
+        meta, self._pending_meta = self._pending_meta, {}
+        self._fresh = set()
+        for guri, members in adds.items():
+            if members:
+                with self.writer(guri, "group") as w:
+                    for name, (_, _, rel) in members.items():
+                        w.add(rel, name=name, relative=True)
+        for uri, (kind, items) in meta.items():
+            if items:
+                with self.writer(uri, kind) as w:
+                    for k, v in items.items():
+                        if v is _DELETE:
+                            del w.meta[k]
+                        else:
+                            w.meta[k] = v
+        self._members.clear()
+
     def close(self) -> None:
         if self.closed:
             return
         self.closed = True
-        for k in list(self._readers):
-            self.invalidate(k)
+        try:
+            if self.buffered:
+                self.flush()
+        finally:
+            for k in list(self._readers):
+                self.invalidate(k)
 
 
 # ------------------------------------------------------------------------------ dtypes
@@ -992,9 +1113,9 @@ class TileDBGroup(_Node):
 
     def _remove_member(self, key: str) -> None:
         uri, _ = self._members()[key]
-        with self._writer() as w:
-            w.remove(key)
-        self._session.invalidate(uri, subtree=True)
+        self._session.check_writable(f"delete {key!r} from {self.name!r}")
+        self._session.remove_member(self.uri, key)
+        self._session.forget(uri)
         own = _join_uri(self.uri, escape_key(key))
         if _same_uri(uri, own):
             vfs = tiledb.VFS(ctx=self._session.ctx)
@@ -1015,14 +1136,13 @@ class TileDBGroup(_Node):
             vfs.remove_dir(uri)
         return uri
 
-    def _add_member(self, name: str) -> None:
-        with self._writer() as w:
-            w.add(escape_key(name), name=name, relative=True)
+    def _add_member(self, name: str, uri: str, kind: str) -> None:
+        self._session.add_member(self.uri, name, uri, kind, escape_key(name))
 
     def create_group(self, name: str) -> TileDBGroup:
         uri = self._check_new(name)
         tiledb.Group.create(uri, ctx=self._session.ctx)
-        self._add_member(name)
+        self._add_member(name, uri, "group")
         return TileDBGroup(uri, _join_path(self.name, name), self._session)
 
     def require_group(self, name: str) -> TileDBGroup:
@@ -1085,7 +1205,7 @@ class TileDBGroup(_Node):
         except BaseException:
             tiledb.VFS(ctx=ctx).remove_dir(uri)
             raise
-        self._add_member(name)
+        self._add_member(name, uri, "array")
         return node
 
     # -- lifetime ------------------------------------------------------------------------
