@@ -46,3 +46,6 @@ def annstore_register_encodings(registry: Registry) -> None:
     from .encodings import ENCODINGS
 
     ENCODINGS.register_on(registry)
+    from ..backed._encodings import register as register_backed
+
+    register_backed(registry)  # backed datasets, and dask arrays once dask is imported

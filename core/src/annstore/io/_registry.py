@@ -208,6 +208,13 @@ class Registry:
             )
             if entry is not None:
                 return entry
+        if type(value).__module__.startswith("dask.") and not getattr(self, "_dask_tried", False):
+            # dask was imported after the registry was built: add its writers now
+            self._dask_tried = True
+            from ..backed._encodings import _register_dask
+
+            _register_dask(self)
+            return self.find_writer(value, format)
         dtype = getattr(value, "dtype", None)
         what = _type_name(type(value)) + (f" with dtype {dtype}" if dtype is not None else "")
         known = sorted({_type_name(t) for (t, _, _) in self._writers})
