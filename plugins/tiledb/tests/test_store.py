@@ -581,3 +581,43 @@ def test_import_and_unrelated_guess_do_not_import_tiledb(tmp_path: Path) -> None
     )
     res = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=False)
     assert res.returncode == 0, res.stderr
+
+
+def test_edits_are_written_when_the_root_closes(path: Path) -> None:
+    with _reopen(path, "w") as root:
+        root.create_group("g").attrs["a"] = 1
+    with _reopen(path, "r+") as root:
+        root["g"].attrs["a"] = 2
+        root["g"].attrs["b"] = [1, "x"]
+        del root["g"].attrs["a"]
+        root["g"].create_array("new", data=np.arange(3))
+        assert dict(root["g"].attrs) == {"b": [1, "x"]}  # visible in the session at once
+        assert root["g"].keys() == ["new"]
+        with _reopen(path, "r") as other:  # another session sees the store as it was
+            assert dict(other["g"].attrs) == {"a": 1} and other["g"].keys() == []
+    with _reopen(path, "r") as root:
+        assert dict(root["g"].attrs) == {"b": [1, "x"]}
+        np.testing.assert_array_equal(root["g/new"][...], np.arange(3))
+
+
+def test_pending_member_deleted_before_close(path: Path) -> None:
+    with _reopen(path, "w") as root:
+        g = root.create_group("g")
+        g.attrs["x"] = 1
+        g.create_group("h").attrs["y"] = 2
+        del root["g"]
+        root.create_array("g", data=np.arange(2))
+    with _reopen(path) as root:
+        assert root.keys() == ["g"] and isinstance(root["g"], TileDBArray)
+        assert len(root["g"].attrs) == 0
+    with tiledb.Group(str(path)) as grp:
+        assert [m.name for m in grp] == ["g"]
+
+
+def test_open_store_refuses_tiledb_array_object(tmp_path: Path) -> None:
+    uri = str(tmp_path / "arr")
+    tiledb.Array.create(uri, tiledb.ArraySchema(
+        domain=tiledb.Domain(tiledb.Dim("d", domain=(0, 3), tile=4, dtype=np.int64)),
+        attrs=[tiledb.Attr("v", dtype=np.int64)]))
+    with tiledb.open(uri) as arr, pytest.raises(InvalidFileError, match="Expected a TileDB group"):
+        annstore.io.open_store(arr, format="tiledb", mode="r").__enter__()

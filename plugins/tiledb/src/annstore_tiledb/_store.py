@@ -1269,6 +1269,9 @@ def open_tiledb_store(
         node = adapt_tiledb_object(path)
         assert isinstance(node, TileDBGroup)
         return node
+    if isinstance(path, tiledb.Array):
+        msg = f"Expected a TileDB group (the root of a store); got the TileDB array {path.uri!r}."
+        raise InvalidFileError(msg, filename=path.uri, path="/")
     uri, filename, local = _uri_of(path)
     ctx = _ctx(storage_options)
     kind = tiledb.object_type(uri, ctx=ctx)
