@@ -14,6 +14,7 @@ ENCODINGS = EncodingCollector()
 from . import (  # noqa: E402
     _anndata,  # noqa: F401
     _arrays,  # noqa: F401
+    _awkward,  # noqa: F401
     _categorical,  # noqa: F401
     _dataframe,  # noqa: F401
     _mapping,  # noqa: F401
