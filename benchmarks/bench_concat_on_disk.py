@@ -28,7 +28,7 @@ import pandas as pd
 from scipy import sparse
 
 sys.path.insert(0, str(Path(__file__).parent))
-from _common import MAXRSS_SNIPPET, Result, print_table, run_python  # noqa: E402
+from _common import MAXRSS_SNIPPET, Result, print_table, run_python
 
 N_INPUTS = 8
 

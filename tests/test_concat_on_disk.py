@@ -9,14 +9,13 @@ import textwrap
 from pathlib import Path
 from typing import Any
 
+import annstore
 import numpy as np
 import pandas as pd
 import pytest
-from scipy import sparse
-
-import annstore
 from annstore.experimental import concat_on_disk
 from annstore.testing import assert_adata_equal
+from scipy import sparse
 
 from .conftest import skip_unless_format
 
@@ -388,7 +387,7 @@ def test_missing_input_is_named(tmp_path: Path) -> None:
 
     paths = write_inputs([make_adata(0)], ["h5ad"], tmp_path)
     missing = tmp_path / "nope.zarr"
-    with pytest.raises(FileNotFoundError, match="nope.zarr") as ei:
+    with pytest.raises(FileNotFoundError, match=r"nope\.zarr") as ei:
         concat_on_disk([paths[0], missing], tmp_path / "o.h5ad")
     assert isinstance(ei.value, InputNotFoundError | annstore.errors.AnnstoreError)
     assert not (tmp_path / "o.h5ad").exists()
@@ -417,7 +416,7 @@ def test_not_an_anndata_input(tmp_path: Path) -> None:
     with annstore.io.open_store(p, mode="w") as g:
         annstore.io.write_elem(g, "a", np.arange(3))
     good = write_inputs([make_adata(0)], ["h5ad"], tmp_path)[0]
-    with pytest.raises(annstore.errors.InvalidFileError, match="x.zarr"):
+    with pytest.raises(annstore.errors.InvalidFileError, match=r"x\.zarr"):
         concat_on_disk([good, p], tmp_path / "o.h5ad")
 
 

@@ -110,7 +110,7 @@ class _Progress:
         self._last = now
         frac = self.done / self.total
         width = 30
-        filled = int(round(frac * width))
+        filled = round(frac * width)
         bar = "#" * filled + "." * (width - filled)
         sys.stderr.write(f"\r{self.desc}: [{bar}] {frac:4.0%} ({self.done}/{self.total})")
         sys.stderr.flush()
@@ -528,8 +528,8 @@ def _read(node: Any) -> Any:
 
 
 def _read_frame(node: Any) -> pd.DataFrame:
-    from ..io.encodings._anndata import _read_frame as read_frame
     from ..io._dispatch import ReadContext
+    from ..io.encodings._anndata import _read_frame as read_frame
 
     return read_frame(node, ReadContext())
 
@@ -638,6 +638,8 @@ def concat_on_disk(
         msg = f"Expected max_loaded_elems to be a positive integer; got {max_loaded_elems!r}."
         raise ConcatError(msg)
     join = check_join(join)
+    if isinstance(axis, str) and axis in ("0", "1"):  # as the command line passes it
+        axis = int(axis)  # type: ignore[assignment]
     ax, ax_name = resolve_axis(axis)
     _, alt_name = resolve_axis(1 - ax)
     keys = np.arange(len(files)).astype(str) if keys is None else list(keys)
