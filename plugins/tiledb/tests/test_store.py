@@ -202,24 +202,33 @@ def test_attr_update_delete_and_internal_key_hidden(root: Any) -> None:
     assert a.shape == (3,)  # the internal metadata is intact
 
 
-def test_rapid_overwrites_read_back_in_order(root: Any) -> None:
+def test_rapid_overwrites_read_back_in_order(path: Path) -> None:
     """Writes within one millisecond must not be reordered by TileDB's timestamp resolution."""
-    a = root.create_array("a", data=np.zeros(4, dtype=np.int64))
-    for i in range(25):
-        root.attrs["v"] = i
-        a[0] = i
-        a.attrs["w"] = str(i)
-        assert root.attrs["v"] == i
-        assert a[0] == i
-        assert a.attrs["w"] == str(i)
-    for i in range(10):
-        if "k" in root:
-            del root["k"]
-        if i % 2:
-            root.create_group("k")
-        else:
-            root.create_array("k", data=np.arange(i + 1))
-        assert isinstance(root["k"], TileDBGroup if i % 2 else TileDBArray)
+    with _reopen(path, "w") as root:
+        a = root.create_array("a", data=np.zeros(4, dtype=np.int64))
+        for i in range(25):  # cell writes go straight to TileDB
+            a[0] = i
+            assert a[0] == i
+    for i in range(12):  # each close writes metadata and membership changes
+        with _reopen(path, "r+") as root:
+            root.attrs["v"] = i
+            root["a"].attrs["w"] = str(i)
+            if "k" in root:
+                del root["k"]
+            if i % 2:
+                root.create_group("k")
+            else:
+                root.create_array("k", data=np.arange(i + 1))
+        with _reopen(path) as root:
+            assert root.attrs["v"] == i
+            assert root["a"].attrs["w"] == str(i)
+            assert isinstance(root["k"], TileDBGroup if i % 2 else TileDBArray)
+            assert root.keys() == ["a", "k"]
+    with tiledb.Group(str(path), "w") as g:  # a wrapped user object writes through
+        node = annstore.io._dispatch.as_node(g)
+        for i in range(20):
+            node.attrs["z"] = i
+            assert node.attrs["z"] == i
 
 
 # ------------------------------------------------------------------------------ arrays
