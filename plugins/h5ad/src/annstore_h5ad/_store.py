@@ -32,6 +32,9 @@ HDF5_MAGIC = b"\x89HDF\r\n\x1a\n"
 FORMAT = "h5ad"
 
 _STR = h5py.string_dtype("utf-8")
+#: numpy's variable-width string dtype (numpy >= 2), used as a fast decode target for reads.
+_STRING_DTYPE: Any = getattr(getattr(np, "dtypes", None), "StringDType", None)
+_STRING_DTYPE = _STRING_DTYPE() if _STRING_DTYPE is not None else None
 #: create_dataset keywords that only apply to chunked, non-empty datasets.
 _CHUNK_ONLY = ("compression", "compression_opts", "chunks", "shuffle", "fletcher32", "scaleoffset")
 _PASSED = (*_CHUNK_ONLY, "maxshape", "fillvalue", "track_times")
@@ -234,6 +237,9 @@ class H5Array(_Node):
         info = h5py.check_string_dtype(obj.dtype)
         # Variable-length strings are text; fixed-length (legacy ``|S``) stay bytes, as stored.
         self._is_str = info is not None and info.length is None
+        # UTF-8 text is decoded by numpy's StringDType in C (then boxed as ``str``), much faster
+        # than h5py's per-element ``asstr``; ASCII-declared text keeps ``asstr``'s strict decode.
+        self._str_native = self._is_str and info.encoding == "utf-8" and _STRING_DTYPE is not None
 
     @property
     def is_empty(self) -> bool:
@@ -277,7 +283,18 @@ class H5Array(_Node):
         return self.shape[0]
 
     def _raw(self, sel: Any) -> Any:
-        ds = self._obj.asstr() if self._is_str else self._obj
+        if self._str_native:
+            out = self._obj.astype(_STRING_DTYPE)[sel]
+            return out.astype(object) if isinstance(out, np.ndarray) else out
+        if self._is_str:
+            return self._obj.asstr()[sel]
+        ds = self._obj
+        whole = sel is Ellipsis or (isinstance(sel, tuple) and not sel)
+        if whole and ds.shape and ds.dtype.kind in "biufc" and ds.size:
+            # Whole numeric dataset: one read_direct into a fresh buffer (no selection logic).
+            buf = np.empty(ds.shape, dtype=ds.dtype)
+            ds.read_direct(buf)
+            return buf
         out = ds[sel]
         if isinstance(out, np.ndarray) and out.dtype.names:
             out = _from_compound(out)
