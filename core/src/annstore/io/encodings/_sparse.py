@@ -91,6 +91,17 @@ def sparse_shape(node: GroupLike, attr: str = "shape") -> tuple[int, int]:
     return int(shape[0]), int(shape[1])
 
 
+def _indices_in_range(indices: np.ndarray, minor: int) -> bool:
+    """Whether all ``indices`` lie in ``[0, minor)``, in one pass over the data.
+
+    Viewed as unsigned, negative signed values become larger than any valid index, so one
+    ``max`` checks both bounds.
+    """
+    if indices.dtype.kind == "i":
+        indices = indices.view(indices.dtype.str.replace("i", "u"))
+    return int(indices.max()) < minor
+
+
 def build_sparse(node: GroupLike, fmt: str, shape: tuple[int, int]) -> Any:
     """Read and validate ``data``/``indices``/``indptr`` of ``node`` into a scipy object."""
     dnode = child(node, "data", array=True)
@@ -124,7 +135,7 @@ def build_sparse(node: GroupLike, fmt: str, shape: tuple[int, int]) -> Any:
     indices = np.asarray(inode[...])
     if indices.dtype.kind not in "iu":
         raise invalid(node, f"expected integer 'indices'; got dtype {indices.dtype}.")
-    if nnz and (int(indices.min()) < 0 or int(indices.max()) >= minor):
+    if nnz and not _indices_in_range(indices, minor):
         raise invalid(
             node,
             f"expected 'indices' in [0, {minor}); found values from {int(indices.min())} to "
