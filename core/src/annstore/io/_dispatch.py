@@ -7,7 +7,7 @@ from pathlib import PurePosixPath
 from types import MappingProxyType
 from typing import TYPE_CHECKING, Any
 
-from ..errors import add_note_once
+from ..errors import AnnstoreError, InvalidFileError, add_note_once
 from ._spec import IOSpec
 
 if TYPE_CHECKING:
@@ -66,6 +66,75 @@ def _describe(node: Any) -> str:
     return f"{fmt} file {str(fn)!r}" if fn is not None else f"{fmt} store"
 
 
+#: Encodings of the anndata spec stored as groups / as arrays; a node of the other kind is a
+#: malformed file (checked before the reader runs, so no reader trips over a missing method).
+_GROUP_ENCODINGS = frozenset(
+    {"anndata", "raw", "dict", "dataframe", "categorical", "csr_matrix", "csc_matrix",
+     "nullable-integer", "nullable-boolean", "nullable-string-array", "awkward-array"}
+)
+_ARRAY_ENCODINGS = frozenset(
+    {"array", "string-array", "numeric-scalar", "string", "rec-array", "null"}
+)
+
+#: Builtin errors a reader trips over on malformed input (an unexpected node kind, dtype or
+#: length deep inside numpy/pandas/scipy). Reported as :class:`InvalidFileError` naming the
+#: element, with the original chained as ``__cause__``. MemoryError, OSError and annstore's own
+#: errors pass through unchanged.
+_MALFORMED_INPUT_ERRORS = (
+    AttributeError, IndexError, KeyError, TypeError, ValueError, UnicodeError, OverflowError,
+)
+
+
+def _max_read_bytes() -> int:
+    """Bytes one array read may allocate: the machine's physical memory."""
+    import os
+
+    try:
+        return int(os.sysconf("SC_PAGE_SIZE")) * int(os.sysconf("SC_PHYS_PAGES"))
+    except (ValueError, OSError, AttributeError):  # pragma: no cover - non-POSIX
+        return 1 << 40
+
+
+def check_array_size(node: Any, what: str = "") -> None:
+    """Refuse to read array ``node`` when its declared shape needs more than physical memory.
+
+    Called before allocating, so a file declaring a shape of ``10**15`` raises
+    :class:`InvalidFileError` instead of ``MemoryError`` (or the OOM killer).
+    """
+    import math
+
+    import numpy as np
+
+    shape = tuple(getattr(node, "shape", ()) or ())
+    try:
+        dims = [int(s) for s in shape]
+    except (TypeError, ValueError):
+        dims = []
+    if any(d < 0 for d in dims):
+        msg = f"expected a non-negative shape; got {shape}."
+        raise _invalid(node, msg)
+    try:
+        itemsize = max(int(np.dtype(node.dtype).itemsize), 8 if np.dtype(node.dtype).kind == "O" else 1)
+    except TypeError:
+        itemsize = 8
+    need = math.prod(dims) * itemsize
+    limit = _max_read_bytes()
+    if need > limit:
+        label = f" {what}" if what else ""
+        msg = (
+            f"expected an array{label} that fits in memory; its declared shape {shape} "
+            f"(dtype {node.dtype}) needs {need / 2**30:.3g} GiB, more than this machine's "
+            f"{limit / 2**30:.3g} GiB. The file is corrupt, or use backed/lazy reading."
+        )
+        raise _invalid(node, msg)
+
+
+def _invalid(node: Any, what: str) -> InvalidFileError:
+    from .encodings._common import invalid
+
+    return invalid(node, what)
+
+
 class ReadContext:
     """Reads elements recursively; encodings call :meth:`read_elem` for their children."""
 
@@ -95,12 +164,30 @@ class ReadContext:
 
     def _read(self, node: GroupLike | ArrayLike, spec: IOSpec) -> Any:
         try:
+            grp = is_group(node)
             if not spec:
                 from .encodings._legacy import read_unencoded
 
-                return read_unencoded(node, ctx=self)
-            entry = self.registry.find_reader(spec, node.format)
-            return entry.func(node, ctx=self)
+                func: Callable[..., Any] = read_unencoded
+                label = "an element without encoding attributes"
+            else:
+                func = self.registry.find_reader(spec, node.format).func
+                label = f"encoding {spec}"
+                if grp and spec.encoding_type in _ARRAY_ENCODINGS:
+                    msg = f"expected an array for encoding {spec}; found a group."
+                    raise _invalid(node, msg)
+                if not grp and spec.encoding_type in _GROUP_ENCODINGS:
+                    msg = f"expected a group for encoding {spec}; found an array."
+                    raise _invalid(node, msg)
+            if not grp:
+                check_array_size(node)
+            try:
+                return func(node, ctx=self)
+            except _MALFORMED_INPUT_ERRORS as e:
+                if isinstance(e, AnnstoreError) or self.callback is not None:
+                    raise  # our own errors are precise; a callback's errors are the user's
+                msg = f"reading it as {label} failed: {type(e).__name__}: {e}"
+                raise _invalid(node, msg) from e
         except Exception as e:
             enc = f" (encoding {spec})" if spec else ""
             add_note_once(e, f"while reading {node.name!r}{enc} from {_describe(node)}")

@@ -181,11 +181,32 @@ def _read_x(node: Any, key: str, ctx: Any, as_sparse: set[str]) -> Any:
 
 
 def _read_frame(node: Any, ctx: Any) -> Any:
+    import pandas as pd
+
     from ._legacy import read_legacy_dataframe
 
     if not hasattr(node, "create_group"):
         return read_legacy_dataframe(node)
-    return ctx.read_elem(node)
+    df = ctx.read_elem(node)
+    if not isinstance(df, pd.DataFrame):
+        raise invalid(node, f"expected a dataframe; read a {type(df).__name__} instead.")
+    return df
+
+
+def _check_matrices(node: Any, value: Any) -> None:
+    """Values of layers/obsm/varm/obsp/varp must be matrices: refuse dicts and scalars early.
+
+    Legacy layouts (a structured array for obsm) and extension types (awkward arrays) are left
+    to the AnnData constructor.
+    """
+    if not isinstance(value, dict):
+        return
+    for k, v in value.items():
+        if v is None or isinstance(v, dict | str | bytes | int | float | complex):
+            raise invalid(
+                node[k],
+                f"expected an array, a sparse matrix or a dataframe; read a {type(v).__name__} instead.",
+            )
 
 
 def _read_raw_dict(root: GroupLike, ctx: ReadContext, as_sparse: set[str]) -> dict[str, Any] | None:
@@ -194,6 +215,13 @@ def _read_raw_dict(root: GroupLike, ctx: ReadContext, as_sparse: set[str]) -> di
         if legacy:
             raise invalid(root, f"found both a 'raw' group and legacy raw elements {legacy!r}.")
         g = root["raw"]
+        spec = IOSpec.from_attrs(g.attrs)
+        if spec.encoding_type == "null":  # anndata 0.13 writes raw=None as a null element
+            return None
+        if not hasattr(g, "create_group"):
+            raise invalid(g, f"expected a group for encoding {RAW}; found an array.")
+        if spec and spec != RAW:
+            raise invalid(g, f"expected encoding {RAW} (or none, as legacy files have); got {spec}.")
         raw: dict[str, Any] = {}
         if "X" in g:
             raw["X"] = _read_x(g["X"], "raw/X", ctx, as_sparse)
@@ -201,6 +229,7 @@ def _read_raw_dict(root: GroupLike, ctx: ReadContext, as_sparse: set[str]) -> di
             raw["var"] = _read_frame(g["var"], ctx)
         if "varm" in g:
             raw["varm"] = ctx.read_elem(g["varm"])
+            _check_matrices(g["varm"], raw["varm"])
         return raw
     if not legacy:
         return None
@@ -214,12 +243,104 @@ def _read_raw_dict(root: GroupLike, ctx: ReadContext, as_sparse: set[str]) -> di
     return raw
 
 
+def _n_rows(node: Any) -> int | None:
+    """Rows of a stored obs/var dataframe (or legacy structured array), without reading it."""
+    from ._dataframe import _elem_len
+
+    if not hasattr(node, "create_group"):
+        return int(node.shape[0]) if len(node.shape) == 1 else None
+    idx = node.attrs.get("_index")
+    idx = idx.decode() if isinstance(idx, bytes) else idx
+    if isinstance(idx, str) and idx in node:
+        return _elem_len(node[idx])
+    return None
+
+
+def _declared_shape(node: Any) -> tuple[int, ...] | None:
+    """Shape of a stored matrix (dense array, sparse group, dataframe) without reading it."""
+    from ._sparse import sparse_shape
+
+    if not hasattr(node, "create_group"):
+        return tuple(int(s) for s in node.shape)
+    enc = IOSpec.from_attrs(node.attrs).encoding_type
+    if enc in ("csr_matrix", "csc_matrix"):
+        return sparse_shape(node)
+    if enc == "dataframe":
+        n = _n_rows(node)
+        return None if n is None else (n,)
+    return None
+
+
+def check_axes(root: GroupLike, *, raw: bool = False) -> None:
+    """Check the stored shapes of X, layers, obsm/varm/obsp/varp against obs/var before reading.
+
+    Nothing is read or allocated: shapes come from array metadata, sparse ``shape`` attributes
+    and dataframe index lengths. A mismatch (or a shape no obs/var supports, such as ``10**15``)
+    raises :class:`InvalidFileError` naming the element.
+    """
+    n_obs = _n_rows(root["obs"]) if "obs" in root and not raw else None
+    n_var = _n_rows(root["var"]) if "var" in root else None
+    base = root.name.rstrip("/")
+    src = ", ".join(
+        f"{n} from the index of {base + '/' + k!r}"
+        for n, k, v in (("n_obs", "obs", n_obs), ("n_vars", "var", n_var))
+        if v is not None
+    )
+    if n_obs is None and "X" in root and not raw:
+        return
+    checks: list[tuple[Any, tuple[int | None, ...], str]] = []
+    axes = {"obs": n_obs, "var": n_var}
+    if "X" in root:
+        checks.append((root["X"], (n_obs, n_var) if not raw else (None, n_var), "(n_obs, n_vars)"))
+    spec = {"layers": ("obs", "var"), "obsm": ("obs",), "varm": ("var",), "obsp": ("obs", "obs"),
+            "varp": ("var", "var")}
+    for name, ax in spec.items():
+        if raw and name != "varm":
+            continue
+        if name not in root or not hasattr(root[name], "create_group"):
+            continue
+        g = root[name]
+        if IOSpec.from_attrs(g.attrs).encoding_type not in ("", "dict"):
+            continue
+        for k in g.keys():
+            want = tuple(axes[a] for a in ax)
+            checks.append((g[k], want, "(" + ", ".join(f"n_{a}s" if a == "var" else f"n_{a}" for a in ax) + ")"))
+    for node, want, label in checks:
+        got = _declared_shape(node)
+        if got is None:
+            continue
+        if len(got) < len(want):
+            raise invalid(node, f"expected at least {len(want)} dimensions {label}; got shape {got}.")
+        for w, g_ in zip(want, got, strict=False):
+            if w is not None and w != g_:
+                shown = tuple(w if w is not None else "?" for w in want)
+                raise invalid(
+                    node,
+                    f"expected shape {label} = {shown} ({src}); got shape {got}.",
+                )
+
+
 def read_anndata_root(root: GroupLike, *, ctx: ReadContext) -> AnnData:
     """Read the AnnData stored in ``root`` (current and legacy layouts)."""
+    from ...errors import add_note_once
+    from .._dispatch import _describe
+
+    try:
+        return _read_anndata_root(root, ctx=ctx)
+    except Exception as e:
+        add_note_once(e, f"while reading {root.name!r} (encoding {ANNDATA}) from {_describe(root)}")
+        raise
+
+
+def _read_anndata_root(root: GroupLike, *, ctx: ReadContext) -> AnnData:
     from ..._anndata import AnnData
+    from ...errors import AnnstoreError
     from ._legacy import clean_legacy_uns, move_adjacency_matrices
 
     as_sparse = _option_keys(ctx, "as_sparse")
+    check_axes(root)
+    if "raw" in root and hasattr(root["raw"], "create_group"):
+        check_axes(root["raw"], raw=True)
     d: dict[str, Any] = {}
     if "X" in root:
         d["X"] = _read_x(root["X"], "X", ctx, as_sparse)
@@ -231,13 +352,20 @@ def read_anndata_root(root: GroupLike, *, ctx: ReadContext) -> AnnData:
     for k in _MAPPINGS:
         if k in root:
             d[k] = ctx.read_elem(root[k])
+            if k != "uns":
+                _check_matrices(root[k], d[k])
     raw = _read_raw_dict(root, ctx, as_sparse)
     if legacy_frames:
         clean_legacy_uns(d)
     move_adjacency_matrices(d)
     if raw is not None:
         d["raw"] = raw
-    return AnnData(**d)
+    try:
+        return AnnData(**d)
+    except (ValueError, TypeError, KeyError, IndexError, AttributeError) as e:
+        if isinstance(e, AnnstoreError):
+            raise
+        raise invalid(root, f"the stored elements do not form an AnnData: {e}") from e
 
 
 @ENCODINGS.reader(ANNDATA)

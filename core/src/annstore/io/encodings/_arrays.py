@@ -72,8 +72,6 @@ def classify_object_array(arr: np.ndarray) -> tuple[str, Any]:
     The first offending value (neither ``str`` nor missing) is returned with its flat index.
     """
     flat = arr.reshape(-1)
-    if flat.size and _pd_infer_dtype(flat) == "string":
-        return "str", None  # every element a str instance: checked at C speed
     missing = False
     for i, x in enumerate(flat.tolist()):
         if isinstance(x, str):
@@ -94,21 +92,9 @@ def mixed_object_error(index: Any, value: Any, where: str) -> UnsupportedValueEr
     return UnsupportedValueError(msg)
 
 
-def _pd_infer_dtype(flat: np.ndarray) -> str:
-    import pandas as pd
-
-    return str(pd.api.types.infer_dtype(flat, skipna=False))
-
-
 def _as_str_array(arr: np.ndarray) -> np.ndarray:
-    if arr.dtype.kind in "UT":
-        return arr.astype(object)  # numpy boxes each element as a plain str in C
-    items = arr.reshape(-1).tolist()
     out = np.empty(arr.shape, dtype=object)
-    if set(map(type, items)) <= {str}:
-        out.reshape(-1)[:] = items  # already plain str (the common case): no per-item call
-    else:
-        out.reshape(-1)[:] = [str(x) for x in items]
+    out.reshape(-1)[:] = [str(x) for x in arr.reshape(-1).tolist()]
     return out
 
 
@@ -198,17 +184,43 @@ def write_recarray(
 ENCODINGS.writer(np.recarray, REC_ARRAY)(write_recarray)
 
 
+def refuse_opaque(node: ArrayLike) -> None:
+    """Refuse opaque (``V`` without fields) data: such bytes (e.g. pickles) are never decoded."""
+    dt = np.dtype(node.dtype)
+    if dt.kind == "V" and dt.names is None:
+        raise invalid(
+            node,
+            f"expected numeric, boolean or string data; got opaque dtype {dt} ({dt.itemsize} raw "
+            "bytes per item). Opaque data (such as pickled objects) is never decoded.",
+        )
+
+
 @ENCODINGS.reader(ARRAY)
 def read_array(node: ArrayLike, *, ctx: ReadContext) -> np.ndarray:
     """Read a dense array."""
+    refuse_opaque(node)
     return np.asarray(node[()] if len(node.shape) == 0 else node[...])
 
 
 @ENCODINGS.reader(STRING_ARRAY)
 def read_string_array(node: ArrayLike, *, ctx: ReadContext) -> np.ndarray:
     """Read a string array as an ``object`` array of ``str``."""
+    refuse_opaque(node)
     v = np.asarray(node[()] if len(node.shape) == 0 else node[...])
     if v.dtype.kind == "O":
+        if v.size:
+            import pandas as pd
+
+            inferred = str(pd.api.types.infer_dtype(v.reshape(-1), skipna=False))
+            if inferred not in ("string", "bytes"):
+                first = next(
+                    (x for x in v.reshape(-1).tolist() if not isinstance(x, str | bytes)), None
+                )
+                raise invalid(
+                    node,
+                    f"expected a string array; found {type(first).__name__} items "
+                    f"(e.g. {first!r:.60}).",
+                )
         if any(isinstance(x, bytes) for x in v.reshape(-1)[:1].tolist()):
             return decode_strings(v)
         return v

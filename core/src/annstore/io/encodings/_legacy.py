@@ -61,6 +61,9 @@ def read_h5sparse(node: GroupLike) -> Any:
 
 def read_plain_array(node: ArrayLike) -> Any:
     """An array without encoding attributes, decoded the way anndata's legacy reader does."""
+    from ._arrays import refuse_opaque
+
+    refuse_opaque(node)
     value = np.asarray(node[()] if len(node.shape) == 0 else node[...])
     if value.dtype.names is not None:
         return decode_structured(value)
