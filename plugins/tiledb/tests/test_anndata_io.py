@@ -162,6 +162,8 @@ def test_backed_sparse_uses_tiledb_source(tmp_path: Path) -> None:
                         generic.read_nnz_ranges(starts, stops), strict=True):
             np.testing.assert_array_equal(a, b)
         d, i = src.read_nnz_ranges(starts, stops)
+        want_i = np.concatenate([x.indices[s:e] for s, e in zip(starts, stops, strict=True)])
+        np.testing.assert_array_equal(i, want_i)
         want = np.concatenate([x.data[s:e] for s, e in zip(starts, stops, strict=True)])
         np.testing.assert_array_equal(d, want)
         e_d, e_i = src.read_nnz_ranges(np.array([5]), np.array([5]))

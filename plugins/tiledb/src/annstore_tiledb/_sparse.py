@@ -5,7 +5,6 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
-
 from annstore.errors import InvalidFileError
 from annstore.types import IndexSupport
 

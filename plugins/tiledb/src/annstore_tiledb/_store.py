@@ -44,7 +44,6 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import tiledb
-
 from annstore.errors import AnnstoreError, InvalidFileError, WriteWarning
 
 if TYPE_CHECKING:
@@ -402,7 +401,7 @@ class _Session:
             h = self._readers.pop(k)
             try:
                 h.close()
-            except Exception:  # noqa: BLE001 - closing a stale handle must not fail a write
+            except Exception:
                 pass
 
     def check_writable(self, what: str) -> None:
@@ -907,7 +906,7 @@ class TileDBArray(_Node):
         shape, dt = self._info()
         if not shape:
             value = self._query([], dt).reshape(())
-            if isinstance(sel, tuple) and not sel or sel is Ellipsis:
+            if (isinstance(sel, tuple) and not sel) or sel is Ellipsis:
                 return value[sel]
             msg = f"Invalid index {sel!r} for the 0-d array {self.name!r}; use () or ..."
             raise IndexError(msg)
