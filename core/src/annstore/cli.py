@@ -128,12 +128,21 @@ def cmd_info(args: argparse.Namespace) -> int:
 def cmd_convert(args: argparse.Namespace) -> int:
     import annstore
 
+    from .io._guess import guess_format, require_format
+
     src, dst = args.src, args.dst
-    adata = annstore.read(src, args.src_format)
-    kw: dict[str, Any] = {}
-    if args.compression:
-        kw["dataset_kwargs"] = {"compression": args.compression}
-    annstore.write(adata, dst, args.format, **kw)
+    src_fmt = args.src_format or guess_format(src)
+    # Where the source supports it, X stays on disk and is copied in bounded blocks.
+    backed = "r" if require_format(src_fmt).supports_backed else None
+    adata = annstore.read(src, src_fmt, backed=backed)
+    try:
+        kw: dict[str, Any] = {}
+        if args.compression:
+            kw["dataset_kwargs"] = {"compression": args.compression}
+        annstore.write(adata, dst, args.format, **kw)
+    finally:
+        if backed:
+            adata.file.close()
     if not args.quiet:
         print(f"wrote {dst} ({adata.n_obs} × {adata.n_vars})")
     return EXIT_OK
