@@ -14,7 +14,10 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-__all__ = ["MAXRSS_SNIPPET", "Result", "best_of", "maxrss_mb", "measure", "print_table", "run_python"]
+__all__ = [
+    "MAXRSS_SNIPPET", "Result", "best_of", "interleaved", "maxrss_mb", "measure", "print_table",
+    "run_python",
+]
 
 
 @dataclass
@@ -51,6 +54,44 @@ def measure(name: str, fn: Callable[[], Any], *, repeat: int = 3, memory: bool =
         finally:
             tracemalloc.stop()
     return Result(name, best, peak)
+
+
+def interleaved(fns: dict[str, Callable[[], Any]], *, repeat: int = 5,
+                memory: bool = True) -> list[Result]:
+    """Median wall time of each function, the functions run in turn (ABAB.../BABA... rounds).
+
+    On a shared, noisy machine a best-of-N of one function and then of another compares two
+    different moments of the machine's load; alternating the functions (and their order in
+    every other round) exposes each to the same load, and the median resists outliers. The
+    note gives the best time and every run. One extra traced run per function gives the peak
+    memory, as in :func:`measure`.
+    """
+    names = list(fns)
+    times: dict[str, list[float]] = {n: [] for n in names}
+    for i in range(repeat):
+        for n in names if i % 2 == 0 else names[::-1]:
+            gc.collect()
+            t0 = time.perf_counter()
+            out = fns[n]()
+            times[n].append(time.perf_counter() - t0)
+            del out
+    results = []
+    for n in names:
+        peak = None
+        if memory:
+            gc.collect()
+            tracemalloc.start()
+            try:
+                out = fns[n]()
+                del out
+                peak = tracemalloc.get_traced_memory()[1] / 2**20
+            finally:
+                tracemalloc.stop()
+        ts = sorted(times[n])
+        med = ts[len(ts) // 2] if len(ts) % 2 else (ts[len(ts) // 2 - 1] + ts[len(ts) // 2]) / 2
+        note = f"median of {repeat}; best {ts[0]:.3f}; runs " + " ".join(f"{t:.2f}" for t in times[n])
+        results.append(Result(n, med, peak, note))
+    return results
 
 
 def run_python(python: str, code: str, *args: str, env: dict[str, str] | None = None,
