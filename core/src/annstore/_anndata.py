@@ -76,7 +76,7 @@ def _warn_dup(attr: str) -> None:
     warnings.warn(msg, UserWarning, stacklevel=4)
 
 
-def _get_vector(adata: Any, k: str, dim: Literal["obs", "var"], layer: str | None = None) -> np.ndarray:
+def _get_vector(adata: Any, k: str, dim: Literal["obs", "var"], layer: str | None = None) -> Any:
     """``obs_vector``/``var_vector``: a column of ``.obs``/``.var`` or a row/column of X or a layer."""
     other = "var" if dim == "obs" else "obs"
     in_df = k in getattr(adata, dim).columns
@@ -88,7 +88,8 @@ def _get_vector(adata: Any, k: str, dim: Literal["obs", "var"], layer: str | Non
         msg = f"Could not find key {k} in .{other}_names or .{dim}.columns."
         raise KeyError(msg)
     if in_df:
-        return getattr(adata, dim)[k].to_numpy()
+        # the column's backing array (NumpyExtensionArray, Categorical, ...), as anndata 0.13.4
+        return getattr(adata, dim)[k].array
     X = adata._get_X(layer=layer)
     names = getattr(adata, f"{other}_names")
     pos = names.get_loc(k)
@@ -258,7 +259,7 @@ class AnnData:
             self.file = getattr(src, "file", None)
             X = None
             if isinstance(uns, DictView):
-                uns = uns.copy()
+                uns = deepcopy(dict(uns))
         if layers is not None and None in layers:
             if X is not None and X is not layers[None]:
                 msg = "If you provide `layers[None]` and `X`, they must be identical."
@@ -312,13 +313,16 @@ class AnnData:
         self._varm: dict = {}
         self._obsp: dict = {}
         self._varp: dict = {}
-        self.uns = uns if uns is not None else OrderedDict()
+        # an empty mapping is replaced by a fresh OrderedDict, as anndata does (`uns or {}`)
+        self.uns = uns if uns else OrderedDict()
         self.obsm = obsm
         self.varm = varm
         self.obsp = obsp
         self.varp = varp
+        self._move_adjacency_matrices()
         if settings.check_uniqueness:
             self._check_uniqueness()
+        self._clean_up_old_format()
         layers_d = {} if layers is None else {k: v for k, v in dict(layers.items()).items() if k is not None}
         self.layers = {**layers_d, None: None}
         if X is not None:
@@ -345,6 +349,44 @@ class AnnData:
                 )
                 raise CapabilityError(msg) from e
             _init_backed(self, filename, filemode)
+
+    def _move_adjacency_matrices(self) -> None:
+        """Move old-format ``uns['neighbors']['distances'/'connectivities']`` into ``obsp``.
+
+        Only 2-D numpy arrays and scipy sparse *matrices* move (sparse arrays stay, as in
+        anndata 0.13.4); the entry is popped from the (caller's) ``uns['neighbors']`` mapping.
+        """
+        neighbors = self._uns.get("neighbors") if isinstance(self._uns, Mapping) else None
+        if not isinstance(neighbors, MutableMapping):
+            return
+        for k in ("distances", "connectivities"):
+            v = neighbors.get(k)
+            if isinstance(v, sparse.spmatrix | np.ndarray) and len(v.shape) == 2:
+                msg = (
+                    f"Moving element from .uns['neighbors'][{k!r}] to .obsp[{k!r}].\n\n"
+                    "This is where adjacency matrices should go now."
+                )
+                warnings.warn(msg, FutureWarning, stacklevel=4)
+                self.obsp[k] = v  # validated: a wrongly shaped matrix raises ShapeMismatchError
+                del neighbors[k]
+
+    def _clean_up_old_format(self) -> None:
+        """Move pre-0.7 multi-column annotations (``uns['obs_keys_multicol']``) into obsm/varm."""
+        uns = self._uns
+        for axis, bases in (("obs", ("obs", "smp")), ("var", ("var",))):
+            keys: list[Any] = []
+            for k in (f"{p}{base}_keys_multicol" for p in ("", "_") for base in bases):
+                if uns and k in uns:
+                    keys = list(uns[k])
+                    del uns[k]
+                    break
+            df = getattr(self, f"_{axis}")
+            store = getattr(self, f"_{axis}m")
+            for key in keys:
+                cols = [c for c in df.columns if str(c).startswith(key)]
+                store[key] = df[cols].to_numpy()
+                for c in cols:
+                    del df[c]
 
     def _check_uniqueness(self) -> None:
         for attr in ("obs", "var"):
@@ -570,7 +612,7 @@ class AnnData:
             msg = f"Only mutable mapping types (e.g. dict) are allowed for `.uns`; got {type(value)} instead."
             raise ValueError(msg)
         if isinstance(value, DictView):
-            value = value.copy()
+            value = deepcopy(dict(value))
         if self.is_view:
             self._init_as_actual(self.copy())
         self._uns = value
@@ -814,11 +856,11 @@ class AnnData:
             X = X.compute()
         return pd.DataFrame(np.asarray(X), index=self.obs_names, columns=self.var_names)
 
-    def obs_vector(self, k: str, /, *, layer: str | None = None) -> np.ndarray:
+    def obs_vector(self, k: str, /, *, layer: str | None = None) -> Any:
         """Values of obs column ``k``, or of variable ``k`` in X (or ``layer``), per observation."""
         return _get_vector(self, k, "obs", layer=layer)
 
-    def var_vector(self, k: str, /, *, layer: str | None = None) -> np.ndarray:
+    def var_vector(self, k: str, /, *, layer: str | None = None) -> Any:
         """Values of var column ``k``, or of observation ``k`` in X (or ``layer``), per variable."""
         return _get_vector(self, k, "var", layer=layer)
 

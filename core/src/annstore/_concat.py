@@ -731,11 +731,17 @@ def _mapping_of(adata: Any, name: str) -> Mapping[Any, Any]:
 
 
 def _layers_with_x(adata: Any) -> dict[Any, Any]:
-    # anndata 0.13 treats X as the layer ``None``: concatenated with the same rules.
+    # anndata 0.13 treats X as the layer ``None``: concatenated with the same rules, and kept
+    # at its place among the layers (key order decides the result's layer order, as in anndata)
     out: dict[Any, Any] = {}
-    if adata.X is not None:
-        out[None] = adata.X
-    out.update((k, v) for k, v in _mapping_of(adata, "layers").items() if v is not None)
+    layers = _mapping_of(adata, "layers")
+    keys = list(layers.keys())
+    if None not in keys and adata.X is not None:
+        keys.append(None)
+    for k in keys:
+        v = adata.X if k is None else layers[k]
+        if v is not None:
+            out[k] = v
     return out
 
 

@@ -179,7 +179,7 @@ class Raw:
             uns=dict(self._adata.uns).copy(),
         )
 
-    def var_vector(self, k: str, /) -> np.ndarray:
+    def var_vector(self, k: str, /) -> Any:
         """Values of raw var column ``k``, or of observation ``k`` across raw variables."""
         from ._anndata import _get_vector
 

@@ -212,8 +212,8 @@ class DictView(_SetItemMixin, dict):
         return default
 
     def copy(self) -> dict:  # type: ignore[override]
-        """A deep, plain copy of the viewed mapping."""
-        return deepcopy(dict(self))
+        """A shallow, plain copy of the viewed mapping (``dict.copy`` semantics, as anndata)."""
+        return dict(self)
 
     def __deepcopy__(self, memo: dict) -> dict:
         return {deepcopy(k, memo): deepcopy(v, memo) for k, v in dict.items(self)}
