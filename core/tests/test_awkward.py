@@ -12,11 +12,10 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import numpy as np
-import pytest
-
 import annstore as ad
 import annstore.io
+import numpy as np
+import pytest
 from annstore.errors import (
     EncodingNotFoundError,
     InvalidFileError,
@@ -49,7 +48,7 @@ def _values() -> dict[str, Any]:
         "option_ints": ak.Array([1, None, 3]),
         "option_nested": ak.Array([[1, None], None, [3], []]),
         "option_records": ak.Array([{"a": 1, "b": "x"}, None, {"a": 3, "b": None}]),
-        "strings": ak.Array(["alpha", "", "γ"]),
+        "strings": ak.Array(["alpha", "", "ünï"]),
         "bools": ak.Array([[True, False], [True]]),
         "regular_2d": ak.Array(np.arange(12, dtype=np.int32).reshape(4, 3)),
         "regular_lists": ak.to_regular(ak.Array([[1, 2], [3, 4], [5, 6]]), axis=1),
