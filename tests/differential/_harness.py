@@ -6,6 +6,7 @@ import builtins
 import hashlib
 import json
 import math
+import re
 import sys
 import warnings
 from collections.abc import Callable, Mapping
@@ -17,6 +18,8 @@ import pandas as pd
 from scipy import sparse
 
 __all__ = ["SNIPPETS", "Rec", "Snippet", "compare", "run_all", "snippet", "summarise"]
+
+_ADDRESS = re.compile(r" at 0x[0-9a-fA-F]+")
 
 #: Arrays with more elements than this are summarised by a hash, not listed.
 MAX_LISTED = 400
@@ -134,7 +137,7 @@ def _scalar(v: Any) -> Any:
     if isinstance(v, float | np.floating):
         return _float(float(v))
     if isinstance(v, str | np.str_):
-        return str(v)
+        return _ADDRESS.sub(" at 0x?", str(v))  # default reprs carry memory addresses
     if isinstance(v, bytes):
         return v.decode("utf-8", "replace")
     return summarise(v)
