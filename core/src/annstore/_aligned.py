@@ -13,7 +13,7 @@ from scipy import sparse
 
 from ._index import is_dask_array, subset
 from ._views import ElementRef, as_view, view_update
-from .errors import ImplicitModificationWarning, ShapeMismatchError
+from .errors import ExperimentalFeatureWarning, ImplicitModificationWarning, ShapeMismatchError
 
 if TYPE_CHECKING:
     from ._anndata import AnnData
@@ -96,7 +96,41 @@ def coerce_array(value: Any, *, name: str, allow_df: bool = False, allow_array_l
     raise ValueError(msg)
 
 
+def _is_awkward(x: Any) -> bool:
+    return type(x).__module__.split(".")[0] == "awkward"
+
+
+_warned_awkward = False
+
+
+def _warn_awkward_experimental() -> None:
+    global _warned_awkward
+    if not _warned_awkward:
+        _warned_awkward = True
+        msg = (
+            "Support for Awkward Arrays is currently experimental. Behavior may change "
+            "in the future. Please report any issues you may encounter!"
+        )
+        warnings.warn(msg, ExperimentalFeatureWarning, stacklevel=5)
+
+
+def _awkward_axis_len(x: Any, axis: int) -> int | None:
+    """Length of an awkward array along ``axis``; ``None`` where it is variable (or a record)."""
+    if axis == 0:
+        return len(x)
+    import awkward as ak
+
+    t = x.type.content
+    for _ in range(axis - 1):
+        if not isinstance(t, ak.types.RegularType):
+            return None
+        t = t.content
+    return t.size if isinstance(t, ak.types.RegularType) else None
+
+
 def _axis_len(x: Any, axis: int) -> int | None:
+    if _is_awkward(x):
+        return _awkward_axis_len(x, axis)
     shape = getattr(x, "shape", None)
     if shape is None or len(shape) <= axis:
         return None
@@ -135,9 +169,21 @@ class AlignedMappingBase(MutableMapping):
         if isinstance(val, np.ndarray) and val.ndim == 1:
             val = val.reshape((val.shape[0], 1))
         name = f"{self.attrname.title().rstrip('s')} {key!r}"
-        val = coerce_array(val, name=name, allow_df=self._allow_df)
+        if not _is_awkward(val):  # awkward arrays have no .shape/.dtype; checked below
+            val = coerce_array(val, name=name, allow_df=self._allow_df)
         expected = tuple(self.parent.shape[a] for a in self.axes)
         actual = tuple(_axis_len(val, i) for i in range(len(self.axes)))
+        if _is_awkward(val):
+            _warn_awkward_experimental()
+            ragged = [i for i, n in enumerate(actual) if n is None]
+            if ragged:
+                i = ragged[0]
+                msg = (
+                    f"Value passed for key {key!r} is an awkward array of variable length in "
+                    f"dimension {_DIMS[self.axes[i]]!r}; {self.attrname} needs a regular "
+                    f"dimension there. Try ak.to_regular(array, {i}) first."
+                )
+                raise ShapeMismatchError(msg)
         if actual != expected:
             dims = tuple(_DIMS[a] for a in self.axes)
             msg = (

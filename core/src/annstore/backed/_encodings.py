@@ -8,7 +8,6 @@ growable ``data``/``indices`` arrays and append each block's values, writing ``i
 
 from __future__ import annotations
 
-import sys
 from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
 
@@ -189,8 +188,7 @@ def register(registry: Registry) -> None:
     registry.register_writer(CSRDataset, CSR, write_backed_sparse, owner=_OWNER)
     registry.register_writer(CSCDataset, CSC, write_backed_sparse, owner=_OWNER)
     registry.register_writer(BackedArray, ARRAY, write_backed_dense, owner=_OWNER)
-    if "dask.array" in sys.modules:
-        _register_dask(registry)
+    registry.register_lazy("dask", _register_dask)
 
 
 def _register_dask(registry: Registry) -> None:

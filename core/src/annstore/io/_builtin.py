@@ -47,5 +47,7 @@ def annstore_register_encodings(registry: Registry) -> None:
 
     ENCODINGS.register_on(registry)
     from ..backed._encodings import register as register_backed
+    from .encodings._awkward import register_writer as register_awkward
 
     register_backed(registry)  # backed datasets, and dask arrays once dask is imported
+    registry.register_lazy("awkward", register_awkward)

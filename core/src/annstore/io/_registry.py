@@ -70,6 +70,21 @@ class Registry:
     def __init__(self) -> None:
         self._readers: dict[tuple[IOSpec, str], ReaderEntry] = {}
         self._writers: dict[tuple[type, str | None, str], WriterEntry] = {}
+        self._lazy: dict[str, list[Callable[[Registry], None]]] = {}
+
+    def register_lazy(self, module: str, register: Callable[[Registry], None]) -> None:
+        """Call ``register(self)`` once, when a value from top-level package ``module`` first
+        misses a writer, or right away if ``module`` is already imported.
+
+        Lets writers for optional libraries (dask, awkward) be keyed by their types without
+        importing those libraries when the registry is built.
+        """
+        import sys
+
+        if module in sys.modules:
+            register(self)
+        else:
+            self._lazy.setdefault(module, []).append(register)
 
     # -- registration -------------------------------------------------------------------
 
@@ -208,12 +223,10 @@ class Registry:
             )
             if entry is not None:
                 return entry
-        if type(value).__module__.startswith("dask.") and not getattr(self, "_dask_tried", False):
-            # dask was imported after the registry was built: add its writers now
-            self._dask_tried = True
-            from ..backed._encodings import _register_dask
-
-            _register_dask(self)
+        pending = self._lazy.pop(type(value).__module__.split(".")[0], None)
+        if pending:  # the library was imported after the registry was built
+            for register in pending:
+                register(self)
             return self.find_writer(value, format)
         dtype = getattr(value, "dtype", None)
         what = _type_name(type(value)) + (f" with dtype {dtype}" if dtype is not None else "")
