@@ -10,10 +10,10 @@ from typing import Any
 import pytest
 
 #: Hierarchical formats the cross-format tests run against, when installed.
-FORMATS = ("memory", "h5ad", "zarr")
-PACKAGES = {"memory": "annstore", "h5ad": "annstore-h5ad", "zarr": "annstore-zarr",
+FORMATS = ("memory", "h5ad", "zarr", "tiledb")
+PACKAGES = {"memory": "annstore", "h5ad": "annstore-h5ad", "zarr": "annstore-zarr", "tiledb": "annstore-tiledb",
             "loom": "annstore-loom", "text": "annstore-text"}
-SUFFIX = {"memory": "", "h5ad": ".h5ad", "zarr": ".zarr"}
+SUFFIX = {"memory": "", "h5ad": ".h5ad", "zarr": ".zarr", "tiledb": ".tiledb"}
 
 
 def installed_formats() -> set[str]:

@@ -12,7 +12,7 @@ import pytest
 from annstore.backed import BackedArray, CSCDataset, CSRDataset
 from scipy import sparse
 
-DISK = ("h5ad", "zarr")
+DISK = ("h5ad", "zarr", "tiledb")
 
 
 @pytest.fixture(params=DISK)

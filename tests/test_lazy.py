@@ -15,7 +15,7 @@ from scipy import sparse
 
 da = pytest.importorskip("dask.array")
 
-DISK = ("h5ad", "zarr")
+DISK = ("h5ad", "zarr", "tiledb")
 
 
 @pytest.fixture(params=DISK)

@@ -958,6 +958,13 @@ class AnnData:
                 msg = "Provide a filename!"
                 raise ValueError(msg)
             filename = self.filename
+            fmt = getattr(self.file, "format", "h5ad")
+            if fmt != "h5ad":  # backed zarr/tiledb: write back in the file's own format
+                from .io._api import _strings_to_categoricals, write
+
+                _strings_to_categoricals(self, convert_strings_to_categoricals)
+                write(self, filename, fmt, as_dense=tuple(as_dense))
+                return
         from .io import write_h5ad
 
         write_h5ad(

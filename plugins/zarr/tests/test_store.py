@@ -494,3 +494,19 @@ def test_sparse_source_declines_and_validates(root: ZarrGroup) -> None:
     src = ZarrSparseSource.from_group(bad)
     with pytest.raises(InvalidFileError, match="indptr of length 7"):
         src.indptr()
+
+
+@pytest.mark.parametrize("zarr_format", [2, 3])
+def test_longlong_dtypes_are_written_as_fixed_width(tmp_path, zarr_format):
+    """np.array(2**64 - 1) has numpy's ulonglong dtype, which zarr's registry does not match."""
+    import annstore
+
+    a = annstore.AnnData(np.ones((2, 2)))
+    a.uns["big"] = 2**64 - 1
+    a.uns["arr"] = np.array([2**63, 1], dtype=np.ulonglong)
+    with annstore.settings.override(zarr_write_format=zarr_format):
+        a.write_zarr(tmp_path / "u.zarr")
+    b = annstore.read_zarr(tmp_path / "u.zarr")
+    assert b.uns["big"] == 2**64 - 1
+    np.testing.assert_array_equal(b.uns["arr"], [2**63, 1])
+    assert b.uns["arr"].dtype == np.uint64

@@ -457,6 +457,12 @@ class ZarrGroup(_Node):
             raise TypeError(msg)
         shape = tuple(int(s) for s in shape)
         dt = np.dtype(dtype) if dtype is not None else (data.dtype if data is not None else np.dtype("f8"))
+        if dt.kind in "iu" and type(dt) is not type(np.dtype(dt.str)):
+            # numpy's longlong/ulonglong (e.g. np.array(2**64 - 1)) are not matched by zarr's
+            # dtype registry; use the equivalent canonical fixed-width dtype
+            dt = np.dtype(dt.str)
+            if data is not None:
+                data = data.astype(dt)
         if dt.kind == "S" or (data is not None and data.dtype.kind == "S" and dtype is None):
             msg = (
                 f"Byte-string arrays are not supported (element {name!r} in {self.name!r}); "
