@@ -1882,3 +1882,444 @@ def concat_obsm_outer(ad, rec):
     del b.obsm["pca"]
     rec["inner"] = list(ad.concat([a, b]).obsm)
     rec["outer"] = dict(ad.concat([a, b], join="outer").obsm)
+
+
+# ============================================================================= more edge cases
+
+
+@snippet
+def construct_uns_ordereddict(ad, rec):
+    from collections import OrderedDict
+
+    a = ad.AnnData(_X(), uns=OrderedDict(k=1))
+    rec["class"] = type(a.uns).__name__
+
+
+@snippet
+def construct_obs_multiindex_error(ad, rec):
+    obs = pd.DataFrame({"k": range(6)}, index=pd.MultiIndex.from_arrays([list("aabbcc"), list("xyxyxy")]))
+    rec.call("ctor", lambda: ad.AnnData(_X(), obs=obs))
+
+
+@snippet
+def construct_obsm_structured_array(ad, rec):
+    arr = np.zeros(6, dtype=[("a", "f8"), ("b", "i4")])
+    rec["a"] = rec.call("ctor", lambda: ad.AnnData(_X(), obsm=arr))
+
+
+@snippet
+def construct_dataframe_X_int_columns(ad, rec):
+    rec["a"] = ad.AnnData(pd.DataFrame(_X(3, 2)))
+
+
+@snippet
+def construct_dataframe_X_sparse_columns(ad, rec):
+    df = pd.DataFrame({"a": pd.arrays.SparseArray([0.0, 1.0, 0.0]), "b": pd.arrays.SparseArray([2.0, 0.0, 0.0])})
+    rec["a"] = rec.call("ctor", lambda: ad.AnnData(df))
+
+
+@snippet
+def construct_obs_int_column_names(ad, rec):
+    rec["a"] = ad.AnnData(_X(3, 2), obs=pd.DataFrame({0: [1, 2, 3], "b": [4, 5, 6]}, index=list("xyz")))
+
+
+@snippet
+def construct_float16_X(ad, rec):
+    rec["a"] = ad.AnnData(_X(dtype=np.float16))
+
+
+@snippet
+def construct_obs_dict_length_mismatch(ad, rec):
+    rec.call("ctor", lambda: ad.AnnData(_X(3, 2), obs={"k": [1, 2]}))
+
+
+@snippet
+def construct_layers_from_other(ad, rec):
+    a = mk(ad)
+    b = ad.AnnData(a.X, layers=a.layers)
+    rec["keys"] = [str(k) for k in b.layers]
+
+
+@snippet
+def index_isin(ad, rec):
+    a = mk(ad)
+    rec["v"] = a[a.obs_names.isin(["c4", "c1"])]
+
+
+@snippet
+def index_two_names(ad, rec):
+    rec["v"] = mk(ad)["c1", "g1"]
+
+
+@snippet
+def index_string_series(ad, rec):
+    rec["v"] = mk(ad)[pd.Series(["c2", "c0"])]
+
+
+@snippet
+def index_string_array(ad, rec):
+    rec["v"] = mk(ad)[np.array(["c5", "c1"]), pd.Index(["g3"])]
+
+
+@snippet
+def index_range(ad, rec):
+    rec["v"] = rec.call("idx", lambda: mk(ad)[range(2)])
+
+
+@snippet
+def index_mask_and_int(ad, rec):
+    rec["v"] = mk(ad)[[True] * 6, 0]
+
+
+@snippet(expected_difference="reworded error message", error_type_only=True)
+def index_negative_out_of_range(ad, rec):
+    rec["v"] = mk(ad)[-7]
+
+
+@snippet(expected_difference="reworded error message", error_type_only=True)
+def index_label_slice_missing_stop(ad, rec):
+    rec["v"] = mk(ad)["c1":"nope"]
+
+
+@snippet
+def index_view_of_view_int(ad, rec):
+    rec["v"] = mk(ad)[1:5][2]
+
+
+@snippet
+def index_duplicated_positions(ad, rec):
+    rec["v"] = mk(ad)[[1, 1, 2]]
+
+
+@snippet(expected_difference="nullable-boolean masks are accepted, NA counting as False (anndata 0.13.4 raises BufferError)",
+         ignore=("idx", "v"))
+def index_nullable_bool(ad, rec):
+    rec["v"] = rec.call("idx", lambda: mk(ad)[pd.array([True, False, None, True, False, False], dtype="boolean")])
+
+
+@snippet
+def index_one_tuple(ad, rec):
+    rec["v"] = mk(ad)[(slice(1, 3),)]
+
+
+@snippet
+def index_view_obsp_view_of_view(ad, rec):
+    v = mk(ad)[[5, 3, 1]][[2, 0]]
+    rec["obsp"] = dict(v.obsp)
+    rec["varp"] = dict(v.varp)
+
+
+@snippet
+def view_categories_view_of_view(ad, rec):
+    v = mk(ad)[1:5][::3]
+    rec["cat"] = v.obs["cat"]
+    rec["colors"] = v.uns["cat_colors"]
+
+
+@snippet
+def view_set_X_sparse_on_dense(ad, rec):
+    a = mk(ad)
+    v = a[:2]
+    rec.call("set", lambda: setattr(v, "X", sparse.csr_matrix(np.ones((2, 4)))))
+    rec["v_X"] = v.X
+    rec["parent_X_type"] = type(a.X).__name__
+
+
+@snippet(expected_difference="ShapeMismatchError with reworded message", error_type_only=True)
+def view_add_layer_wrong_shape(ad, rec):
+    a = mk(ad)
+    v = a[:2]
+    rec.call("set", lambda: v.layers.__setitem__("bad", np.ones((3, 4))))
+    rec["is_view"] = v.is_view
+
+
+@snippet
+def view_set_var_names(ad, rec):
+    a = mk(ad)
+    v = a[:, :2]
+    rec.call("set", lambda: setattr(v, "var_names", ["p", "q"]))
+    rec["v_var"] = v.var_names
+    rec["parent"] = a.var_names
+
+
+@snippet
+def view_make_unique(ad, rec):
+    a = ad.AnnData(_X(4, 2), obs=pd.DataFrame(index=["a", "a", "b", "a"]))
+    v = a[:3]
+    rec.call("mu", v.obs_names_make_unique)
+    rec["v"] = v.obs_names
+    rec["is_view"] = v.is_view
+    rec["parent"] = a.obs_names
+
+
+@snippet
+def view_strings_to_categoricals(ad, rec):
+    a = ad.AnnData(_X(4, 2), obs=pd.DataFrame({"s": list("xxyx")}, index=list("abcd")))
+    v = a[:3]
+    rec.call("s2c", v.strings_to_categoricals)
+    rec["v_obs"] = v.obs
+    rec["is_view"] = v.is_view
+    rec["parent"] = a.obs
+
+
+@snippet
+def view_rename_categories(ad, rec):
+    a = mk(ad)
+    v = a[:4]
+    rec.call("r", lambda: v.rename_categories("cat", ["A", "B"]))
+    rec["v_cat"] = v.obs["cat"]
+    rec["parent_cat"] = a.obs["cat"]
+
+
+@snippet
+def view_obs_loc_setitem(ad, rec):
+    a = mk(ad)
+    v = a[:3]
+    rec.call("loc", lambda: v.obs.loc.__setitem__(("c1", "num"), 42.0))
+    rec["parent_num"] = a.obs["num"]
+
+
+@snippet(expected_difference="nested uns mappings of a view are copy-on-write DictViews (anndata: plain dicts writing through)",
+         ignore=("type", "inner"))
+def view_uns_nested_type(ad, rec):
+    v = mk(ad)[:2]
+    rec["type"] = type(v.uns["nested"]).__name__
+    rec["inner"] = type(v.uns["nested"]["b"]).__name__
+
+
+@snippet
+def view_reflects_parent_X_changes(ad, rec):
+    a = mk(ad)
+    v = a[:2]
+    a.X[0, 0] = 50
+    a.obs["late"] = 1
+    rec["v_X"] = v.X
+    rec["v_obs_cols"] = list(v.obs.columns)
+
+
+@snippet
+def view_X_setitem_slice(ad, rec):
+    a = mk(ad, "csc")
+    v = a[:, 2:]
+    rec.call("set", lambda: v.X.__setitem__((slice(None), 0), 0))
+    rec["v_X"] = v.X
+    rec["parent_X"] = a.X
+
+
+@snippet
+def view_obsm_set_wrong_shape(ad, rec):
+    a = mk(ad)
+    v = a[:2]
+    rec.call("set", lambda: v.obsm.__setitem__("bad", np.ones((3, 1))))
+    rec["is_view"] = v.is_view
+
+
+@snippet
+def mutate_obs_series_alignment(ad, rec):
+    a = mk(ad)
+    a.obs["al"] = pd.Series([10, 20], index=["c3", "c0"])
+    rec["al"] = a.obs["al"]
+
+
+@snippet
+def mutate_X_dtype_change(ad, rec):
+    a = mk(ad)
+    a.X = a.X.astype(np.int8)
+    rec["X"] = a.X
+
+
+@snippet
+def mutate_X_np_matrix(ad, rec):
+    a = mk(ad)
+    rec.call("set", lambda: setattr(a, "X", np.asmatrix(np.ones((6, 4)))))
+    rec["X"] = a.X
+
+
+@snippet
+def mutate_X_dataframe(ad, rec):
+    a = mk(ad)
+    rec.call("set", lambda: setattr(a, "X", pd.DataFrame(np.ones((6, 4)))))
+    rec["X"] = a.X
+
+
+@snippet
+def mutate_layers_none_key(ad, rec):
+    a = mk(ad)
+    a.layers[None] = np.zeros((6, 4))
+    rec["X"] = a.X
+
+
+@snippet
+def mutate_varm_dataframe(ad, rec):
+    a = mk(ad)
+    a.varm["d"] = pd.DataFrame({"z": range(4)}, index=a.var_names)
+    rec["d"] = a.varm["d"]
+
+
+@snippet
+def mutate_obsm_df_named_index(ad, rec):
+    a = mk(ad)
+    idx = pd.Index(a.obs_names, name="other")
+    a.obsm["d"] = pd.DataFrame({"z": range(6)}, index=idx)
+    rec["d"] = a.obsm["d"]
+
+
+@snippet
+def mutate_obsp_sparse_array(ad, rec):
+    a = mk(ad)
+    a.obsp["s"] = sparse.csr_array(np.eye(6))
+    rec["s"] = a.obsp["s"]
+
+
+@snippet
+def mutate_obs_names_named_index(ad, rec):
+    a = mk(ad)
+    a.obs_names = pd.Index([f"n{i}" for i in range(6)], name="cells")
+    rec["obs"] = a.obs
+    rec["df_index"] = a.obsm["df"].index
+
+
+@snippet
+def names_make_unique_join_underscore(ad, rec):
+    a = ad.AnnData(_X(4, 2), obs=pd.DataFrame(index=["a", "a_1", "a", "a"]))
+    rec.call("mu", lambda: a.obs_names_make_unique(join="_"))
+    rec["names"] = a.obs_names
+
+
+@snippet
+def names_n_obs_after_change(ad, rec):
+    a = mk(ad)
+    a.obs_names = list("abcdef")
+    rec["n"] = [a.n_obs, a.n_vars, a.obs_names.name]
+
+
+@snippet
+def concat_three(ad, rec):
+    a = mk(ad)
+    b = mk(ad, n=2)
+    b.obs_names = ["x0", "x1"]
+    c = mk(ad, n=3)
+    c.obs_names = ["y0", "y1", "y2"]
+    rec["c"] = ad.concat([a, b, c], label="part")
+
+
+@snippet
+def concat_keys_without_label(ad, rec):
+    a, b = _pair(ad)
+    rec["c"] = ad.concat([a, b], keys=["k1", "k2"], index_unique="|")
+
+
+@snippet
+def concat_index_unique_default_keys(ad, rec):
+    a = mk(ad)
+    rec["c"] = ad.concat([a, a], index_unique="-")
+
+
+@snippet(expected_difference="no SparseEfficiencyWarning from scipy (annstore fills without changing sparsity in place)",
+         ignore=("__warnings__",))
+def concat_fill_value_sparse(ad, rec):
+    rec["c"] = ad.concat(_pair(ad, "csc"), join="outer", fill_value=7)
+
+
+@snippet
+def concat_axis_var_label(ad, rec):
+    a, b = mk(ad), mk(ad, m=2)
+    b.var_names = ["h0", "h1"]
+    rec["c"] = ad.concat([a, b], axis=1, label="L", merge="same")
+
+
+@snippet
+def concat_obs_dtype_mismatch(ad, rec):
+    a, b = _pair(ad)
+    b.obs["int"] = b.obs["int"].astype(float)
+    b.obs["num"] = b.obs["num"].astype(str)
+    rec["obs"] = ad.concat([a, b]).obs
+
+
+@snippet
+def concat_outer_categorical_bool_missing(ad, rec):
+    a, b = _pair(ad)
+    del b.obs["flag"]
+    del b.obs["cat"]
+    rec["obs"] = ad.concat([a, b], join="outer").obs
+
+
+@snippet
+def concat_some_X_none(ad, rec):
+    a, b = _pair(ad)
+    b.X = None
+    rec["c"] = rec.call("c", lambda: ad.concat([a, b]))
+
+
+@snippet
+def concat_reordered_vars(ad, rec):
+    a = mk(ad)
+    b = mk(ad)[:, ::-1].copy()
+    b.obs_names = [f"d{i}" for i in range(6)]
+    rec["c"] = ad.concat([a, b])
+
+
+@snippet
+def concat_uns_nested_same(ad, rec):
+    a, b = _pair(ad)
+    rec["uns"] = ad.concat([a, b], uns_merge="same").uns
+
+
+@snippet
+def concat_merge_varm_varp(ad, rec):
+    a = mk(ad)
+    b = mk(ad)
+    b.obs_names = [f"d{i}" for i in range(6)]
+    b.varm["load"] = b.varm["load"] + 1
+    c = ad.concat([a, b], merge="same")
+    rec["varm"] = dict(c.varm)
+    rec["varp"] = dict(c.varp)
+
+
+@snippet
+def concat_obsm_dataframes(ad, rec):
+    a, b = _pair(ad)
+    rec["df"] = ad.concat([a, b]).obsm["df"]
+
+
+@snippet
+def concat_raw_partial(ad, rec):
+    a, b = _pair(ad)
+    a.raw = a
+    rec["c"] = rec.call("c", lambda: ad.concat([a, b]).raw is None)
+
+
+@snippet
+def misc_to_df_int(ad, rec):
+    rec["df"] = mk(ad, full=False).to_df(layer=None)
+
+
+@snippet(expected_difference="obsm.to_df() densifies sparse values (anndata 0.13.4 raises TypeError)",
+         ignore=("__error__", "df"))
+def misc_obsm_to_df_sparse(ad, rec):
+    a = ad.AnnData(_X(), obsm={"s": sparse.csr_matrix(np.eye(6, 2))})
+    rec["df"] = a.obsm.to_df()
+
+
+@snippet
+def misc_chunk_X_default_small(ad, rec):
+    a = mk(ad)
+    np.random.seed(0)
+    rec["shape"] = a.chunk_X(3).shape
+
+
+@snippet
+def misc_raw_var_names(ad, rec):
+    a = mk(ad)
+    a.raw = a[:, 1:]
+    rec["names"] = a.raw.var_names
+    rec["n"] = [a.raw.n_obs, a.raw.n_vars]
+
+
+@snippet
+def misc_raw_from_view_parent(ad, rec):
+    a = mk(ad)
+    v = a[:3]
+    a2 = v.copy()
+    a2.raw = v
+    rec["raw"] = a2.raw

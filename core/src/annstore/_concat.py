@@ -844,8 +844,10 @@ def concat(
         n_x = sum(a.X is not None for a in objs)
         if 0 < n_x < len(objs):
             warnings.warn(
+                # anndata 0.13.4's wording, missing spaces included
                 "Some Xs are None and non-explicit join found - Xs will be dropped, which "
-                "matches the behavior of `layers`. Pass an explicit `join` to silence this.",
+                "matches the behavior of `layers`.This warning will be removed in the next "
+                "minor release, 0.14.To silence this warning pass in an explicit `join` parameter.",
                 UserWarning,
                 stacklevel=2,
             )

@@ -66,7 +66,11 @@ def gen_dataframe(
         return df
     if isinstance(anno, pd.DataFrame):
         if isinstance(anno.index, pd.MultiIndex) and settings.restrict_index_types:
-            msg = "pandas.MultiIndex not supported as index for obs or var on declaration."
+            msg = (
+                "pandas.MultiIndex not supported as index for obs or var on declaration.\n"
+                "You can set `obs_names` manually although most operations after will error or convert to str.\n"
+                "You can also opt out of `settings.restrict_index_types` which will allow pandas.MultiIndex."
+            )
             raise ValueError(msg)
         if isinstance(anno.columns, pd.MultiIndex):
             msg = f"MultiIndex columns are not supported in AnnData. Please use a single-level index for {attr}."
