@@ -210,3 +210,53 @@ def test_filename_without_backed_module_is_capability_error(tmp_path, monkeypatc
     monkeypatch.setitem(sys.modules, "annstore.backed", None)
     with pytest.raises(ad.errors.CapabilityError, match="_init_backed"):
         ad.AnnData(np.ones((2, 2)), filename=tmp_path / "x.h5ad")
+
+
+def test_old_uns_neighbors_moved_to_obsp():
+    d = sparse.csr_matrix(np.eye(3))
+    uns = {"neighbors": {"distances": d, "connectivities": np.eye(3) * 2, "params": {"k": 1}}}
+    with pytest.warns(FutureWarning, match=r"Moving element from \.uns\['neighbors'\]\['distances'\]"):
+        a = ad.AnnData(np.ones((3, 2)), uns=uns)
+    assert set(a.obsp) == {"distances", "connectivities"}
+    assert a.obsp["distances"] is d
+    assert list(a.uns["neighbors"]) == ["params"]
+    assert list(uns["neighbors"]) == ["params"]  # uns is kept by reference, as in anndata
+
+
+def test_old_uns_neighbors_sparse_array_and_1d_stay():
+    uns = {"neighbors": {"distances": sparse.csr_array(np.eye(3)), "connectivities": np.arange(3)}}
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        a = ad.AnnData(np.ones((3, 2)), uns=uns)
+    assert not a.obsp and set(a.uns["neighbors"]) == {"distances", "connectivities"}
+
+
+def test_old_uns_neighbors_wrong_shape_rejected():
+    with pytest.warns(FutureWarning), pytest.raises(ShapeMismatchError):
+        ad.AnnData(np.ones((3, 2)), uns={"neighbors": {"distances": np.eye(2)}})
+
+
+def test_old_multicol_keys_moved_to_obsm_varm():
+    obs = pd.DataFrame({"X_pca1": [1.0, 2.0], "X_pca2": [3.0, 4.0], "keep": [0, 1]}, index=["a", "b"])
+    var = pd.DataFrame({"q_x": [5.0, 6.0]}, index=["u", "v"])
+    a = ad.AnnData(np.ones((2, 2)), obs=obs, var=var, uns={"smp_keys_multicol": ["X_pca"], "_var_keys_multicol": ["q"]})
+    assert list(a.obs.columns) == ["keep"] and list(obs.columns) == ["X_pca1", "X_pca2", "keep"]
+    np.testing.assert_array_equal(a.obsm["X_pca"], [[1.0, 3.0], [2.0, 4.0]])
+    np.testing.assert_array_equal(a.varm["q"], [[5.0], [6.0]])
+    assert len(a.uns) == 0
+
+
+def test_empty_uns_replaced_by_fresh_ordereddict():
+    from collections import OrderedDict
+
+    uns: dict = {}
+    a = ad.AnnData(np.ones((2, 2)), uns=uns)
+    assert a.uns is not uns and type(a.uns) is OrderedDict
+    full = {"k": 1}
+    assert ad.AnnData(np.ones((2, 2)), uns=full).uns is full
+
+
+def test_multiindex_obs_message_names_the_opt_out():
+    obs = pd.DataFrame({"k": [1, 2]}, index=pd.MultiIndex.from_arrays([["a", "b"], ["x", "y"]]))
+    with pytest.raises(ValueError, match="restrict_index_types"):
+        ad.AnnData(np.ones((2, 2)), obs=obs)

@@ -371,3 +371,35 @@ def test_import_loads_no_storage_library():
         out = subprocess.run([sys.executable, "-W", "ignore", "-c", code], capture_output=True, text=True, check=True)
     culprits = out.stdout.strip()
     assert culprits == "", f"`import annstore` imported: {culprits}"
+
+
+def test_vectors_of_columns_are_the_backing_arrays():
+    obs = pd.DataFrame({"c": pd.Categorical(list("aba")), "i": [1, 2, 3], "n": pd.array([1, None, 3], dtype="Int64")},
+                       index=list("pqr"))
+    a = ad.AnnData(np.arange(6.0).reshape(3, 2), obs=obs)
+    assert isinstance(a.obs_vector("c"), pd.Categorical)
+    assert isinstance(a.obs_vector("i"), pd.arrays.NumpyExtensionArray)
+    assert isinstance(a.obs_vector("n"), pd.arrays.IntegerArray)
+    assert type(a.obs_vector("1")) is np.ndarray
+    np.testing.assert_array_equal(a.var_vector("q"), [2.0, 3.0])
+
+
+def test_view_uns_copy_is_shallow_like_dict_copy():
+    a = ad.AnnData(np.ones((3, 2)), uns={"nested": {"a": 1}})
+    u = a[:2].uns.copy()
+    assert type(u) is dict
+    u["top"] = 1
+    assert "top" not in a.uns
+    assert u["nested"] is a.uns["nested"]
+
+
+def test_concat_keeps_layer_order_with_X():
+    X = np.ones((2, 2))
+    a = ad.AnnData(X, layers={"x": X, "y": X})
+    b = ad.AnnData(layers={"x": X, None: X, "y": X})
+    assert list(ad.concat([a, a]).layers) == ["x", "y", None]
+    assert list(ad.concat([b, b]).layers) == ["x", None, "y"]
+    c = b.copy()
+    del c.layers["x"]
+    assert list(ad.concat([b, c]).layers) == [None, "y"]
+    assert list(ad.concat([b, c], join="outer").layers) == ["x", None, "y"]
