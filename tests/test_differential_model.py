@@ -27,9 +27,8 @@ GOLDEN = HERE / "golden.json"
 sys.path.insert(0, str(HERE))
 
 import _harness  # noqa: E402
-import snippets  # noqa: E402, F401 - registers the corpus
-
 import annstore  # noqa: E402
+import snippets  # noqa: E402, F401 - registers the corpus
 
 NAMES = list(_harness.SNIPPETS)
 

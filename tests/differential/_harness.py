@@ -10,7 +10,7 @@ import re
 import sys
 import warnings
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -272,7 +272,7 @@ class Rec:
             warnings.simplefilter("always")
             try:
                 result = fn()
-            except Exception as e:  # noqa: BLE001 - the exception is the result
+            except Exception as e:
                 self.out[key] = {"raised": exc_summary(e), "warnings": warn_summaries(caught)}
                 return None
         self.out[key] = {"warnings": warn_summaries(caught)}
@@ -286,7 +286,7 @@ def run_one(sn: Snippet, ad: Any) -> dict[str, Any]:
         warnings.simplefilter("always")
         try:
             sn.fn(ad, rec)
-        except Exception as e:  # noqa: BLE001
+        except Exception as e:
             rec.out["__error__"] = exc_summary(e)
     rec.out["__warnings__"] = warn_summaries(caught)
     return rec.out
