@@ -2323,3 +2323,151 @@ def misc_raw_from_view_parent(ad, rec):
     a2 = v.copy()
     a2.raw = v
     rec["raw"] = a2.raw
+
+
+@snippet
+def view_inplace_add_X(ad, rec):
+    a = mk(ad)
+    v = a[:2]
+
+    def f():
+        v.X += 1
+
+    rec.call("iadd", f)
+    rec["v_X"] = v.X
+    rec["is_view"] = v.is_view
+    rec["parent_X"] = a.X
+
+
+@snippet
+def view_inplace_mul_sparse_layer(ad, rec):
+    a = mk(ad, "csr")
+    v = a[1:3]
+
+    def f():
+        v.layers["counts"] = v.layers["counts"] * 3
+
+    rec.call("mul", f)
+    rec["v_layer"] = v.layers["counts"]
+    rec["parent_layer"] = a.layers["counts"]
+
+
+@snippet
+def view_copy_of_view_of_view(ad, rec):
+    c = mk(ad, "csr_array")[::-1][[0, 2, 4], :3].copy()
+    rec["c"] = c
+
+
+@snippet
+def view_obsm_column_slice(ad, rec):
+    v = mk(ad)[1:4]
+    rec["col"] = v.obsm["pca"][:, 0]
+    rec["type"] = type(v.obsm["pca"][:, 0]).__name__
+
+
+@snippet
+def view_var_categories_removed(ad, rec):
+    a = mk(ad)
+    a.uns["g_colors"] = np.array(["#111", "#222", "#333"])
+    v = a[:, [0, 2]]
+    rec["g"] = v.var["g"]
+    rec["colors"] = v.uns["g_colors"]
+
+
+@snippet
+def view_single_column_X(ad, rec):
+    v = mk(ad, "csc")[:, "g1"]
+    rec["X"] = v.X
+    rec["shape"] = v.shape
+
+
+@snippet
+def empty_adata_indexing(ad, rec):
+    a = ad.AnnData(shape=(0, 0))
+    rec["v"] = a[:]
+    rec["r"] = repr(a)
+
+
+@snippet
+def zero_obs_X(ad, rec):
+    a = ad.AnnData(np.zeros((0, 3)))
+    rec["a"] = a
+    rec["v"] = a[:, :2]
+
+
+@snippet
+def names_make_unique_with_nan(ad, rec):
+    a = ad.AnnData(_X(4, 2), obs=pd.DataFrame(index=pd.Index(["a", None, "a", None], dtype=object)))
+    rec.call("mu", a.obs_names_make_unique)
+    rec["names"] = list(a.obs_names.astype(object))
+
+
+@snippet
+def strings_to_categoricals_all_unique(ad, rec):
+    a = ad.AnnData(_X(3, 2), obs=pd.DataFrame({"u": ["x", "y", "z"], "d": ["p", "p", "q"]}, index=list("abc")))
+    a.strings_to_categoricals()
+    rec["dtypes"] = [str(t) for t in a.obs.dtypes]
+    rec["d"] = a.obs["d"]
+
+
+@snippet
+def uns_numpy_scalars(ad, rec):
+    a = ad.AnnData(_X(), uns={"f": np.float32(1.5), "i": np.int64(3), "s": np.str_("x"), "b": np.bool_(True)})
+    rec["uns"] = {k: type(v).__name__ for k, v in a[:2].uns.items()}
+    rec["copy"] = {k: type(v).__name__ for k, v in a.copy().uns.items()}
+
+
+@snippet
+def view_del_obs_categorical_colors(ad, rec):
+    a = mk(ad)
+    v = a[:3]
+    rec["uns_keys"] = sorted(v.uns)
+    rec["colors_type"] = type(v.uns["cat_colors"]).__name__
+
+
+@snippet
+def raw_obs_vector_sparse(ad, rec):
+    a = mk(ad, "csr")
+    a.raw = a
+    rec["ov"] = a.raw.obs_vector("g1")
+    rec["view_ov"] = a[::2].raw.obs_vector("g3")
+
+
+@snippet
+def to_memory_with_raw(ad, rec):
+    a = mk(ad)
+    a.raw = a
+    rec["m"] = a.to_memory()
+
+
+@snippet
+def concat_pairwise_outer(ad, rec):
+    rec["c"] = ad.concat(_pair(ad), pairwise=True, join="outer")
+
+
+@snippet
+def concat_axis_var_pairwise(ad, rec):
+    a, b = mk(ad), mk(ad, m=2)
+    b.var_names = ["h0", "h1"]
+    rec["c"] = ad.concat([a, b], axis=1, pairwise=True, merge="first")
+
+
+@snippet
+def concat_dict_keys_order(ad, rec):
+    a, b = _pair(ad)
+    rec["obs_names"] = ad.concat({"second": b, "first": a}, label="k", index_unique="@").obs
+
+
+@snippet(expected_difference="reworded error message", error_type_only=True)
+def concat_bad_join(ad, rec):
+    rec.call("c", lambda: ad.concat(_pair(ad), join="sideways"))
+
+
+@snippet(expected_difference="reworded error message", error_type_only=True)
+def concat_bad_axis(ad, rec):
+    rec.call("c", lambda: ad.concat(_pair(ad), axis=2))
+
+
+@snippet(expected_difference="reworded error message", error_type_only=True)
+def concat_label_keys_length_mismatch(ad, rec):
+    rec.call("c", lambda: ad.concat(_pair(ad), label="b", keys=["only_one"]))

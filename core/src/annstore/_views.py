@@ -98,9 +98,9 @@ class ArrayView(_SetItemMixin, np.ndarray):
             return tuple(x.view(np.ndarray) if isinstance(x, ArrayView) else x for x in xs)
 
         if out is not None:
-            kwargs["out"] = plain(out)
+            out = kwargs["out"] = plain(out)
         result = getattr(ufunc, method)(*plain(inputs), **kwargs)
-        if out is not None:
+        if out is not None:  # in-place: hand back the plain outputs (``v.X += 1`` stores an ndarray)
             return out[0] if len(out) == 1 else out
         return result
 
