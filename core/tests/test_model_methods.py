@@ -403,3 +403,11 @@ def test_concat_keeps_layer_order_with_X():
     del c.layers["x"]
     assert list(ad.concat([b, c]).layers) == [None, "y"]
     assert list(ad.concat([b, c], join="outer").layers) == ["x", None, "y"]
+
+
+def test_make_unique_reinfers_dtype_like_anndata():
+    with pytest.warns(UserWarning, match="not unique"):
+        a = ad.AnnData(np.ones((4, 2)), obs=pd.DataFrame(index=pd.Index(["a", None, "a", None], dtype=object)))
+    a.obs_names_make_unique()
+    assert a.obs_names[0] == "a" and a.obs_names[2] == "a-1"
+    assert a.obs_names.dtype == pd.Index(["x"]).dtype and a.obs_names.isna().tolist() == [False, True, False, True]

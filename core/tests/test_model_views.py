@@ -246,3 +246,12 @@ def test_dataframe_in_obsm_becomes_view(adata):
     v = adata[[0, 1]]
     assert isinstance(v.obsm["df"], DataFrameView)
     assert v.obsm["df"].index.tolist() == ["c0", "c1"]
+
+
+def test_inplace_ufunc_on_view_X_stores_plain_array():
+    a = ad.AnnData(np.arange(8.0).reshape(4, 2))
+    v = a[:2]
+    with pytest.warns(ad.ImplicitModificationWarning, match=r"Setting element `\.X` of view"):
+        v.X += 1
+    assert not v.is_view and type(v.X) is np.ndarray
+    np.testing.assert_array_equal(v.X, [[1.0, 2.0], [3.0, 4.0]])
