@@ -6,7 +6,7 @@ from typing import Any, Literal
 
 import h5py
 import numpy as np
-from h5py import h5s, h5t
+from h5py import h5d, h5p, h5s, h5t
 from annstore.errors import InvalidFileError
 from annstore.types import IndexSupport
 
@@ -53,6 +53,29 @@ def _read_union(
     ds.id.read(mspace, space, out, mtype=h5t.py_create(out.dtype))
 
 
+def _open_for_pieces(g: h5py.Group, name: str) -> h5py.Dataset:
+    """Open ``g[name]`` without a chunk cache when its chunks are unfiltered.
+
+    Backed reads select small pieces (rows) scattered over many chunks. With a chunk cache,
+    HDF5 reads each touched chunk whole into the cache and copies the piece out; without
+    one it reads just the selected bytes of an unfiltered chunk straight into the output,
+    about twice as fast for random rows. Filtered (compressed) chunks must be decoded whole,
+    so they keep the cache. HDF5 shares one cache between handles of a dataset that is
+    already open, in which case the setting has no effect (reads stay correct either way).
+    """
+    try:
+        dapl = h5p.create(h5p.DATASET_ACCESS)
+        nslots, _nbytes, w0 = dapl.get_chunk_cache()
+        dapl.set_chunk_cache(nslots, 0, w0)
+        ds = h5py.Dataset(h5d.open(g.id, name.encode("utf-8"), dapl=dapl))
+        if ds.chunks is not None and not ds.id.get_create_plist().get_nfilters():
+            return ds
+        del ds  # filtered or contiguous: close this handle before opening the usual one
+    except Exception:  # noqa: BLE001 - an optimisation only: fall back to the usual handle
+        pass
+    return g[name]
+
+
 class H5SparseSource:
     """Raw reads of a stored CSR/CSC matrix; core's backed module owns the selection logic."""
 
@@ -75,8 +98,8 @@ class H5SparseSource:
             raise InvalidFileError(msg, filename=group.filename, path=where)
         self.format: Literal["csr", "csc"] = fmt  # type: ignore[assignment]
         self.shape = (int(shape[0]), int(shape[1]))
-        self._data: h5py.Dataset = g["data"]
-        self._indices: h5py.Dataset = g["indices"]
+        self._data: h5py.Dataset = _open_for_pieces(g, "data")
+        self._indices: h5py.Dataset = _open_for_pieces(g, "indices")
         self._indptr: h5py.Dataset = g["indptr"]
         self.dtype = self._data.dtype
         self.name = where
