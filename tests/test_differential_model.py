@@ -89,6 +89,7 @@ def test_same_as_golden(name: str, annstore_results: dict, golden: dict) -> None
     _check(name, annstore_results[name], golden[name], "golden.json (anndata 0.13.4)")
 
 
+@pytest.mark.interop
 def test_golden_matches_live_anndata(golden: dict, anndata_results: dict) -> None:
     """The committed golden file is what anndata produces now (else: regenerate it)."""
     stale = sorted(n for n in set(golden) | set(anndata_results) if golden.get(n) != anndata_results.get(n))
