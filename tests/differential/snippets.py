@@ -2471,3 +2471,31 @@ def concat_bad_axis(ad, rec):
 @snippet(expected_difference="reworded error message", error_type_only=True)
 def concat_label_keys_length_mismatch(ad, rec):
     rec.call("c", lambda: ad.concat(_pair(ad), label="b", keys=["only_one"]))
+
+
+@snippet(expected_difference="`adata.obsm = d` copies d (anndata keeps the caller's dict)", ignore=("later_key_seen",))
+def mutate_obsm_assign_keeps_dict(ad, rec):
+    a = mk(ad)
+    d = {"z": np.zeros((6, 2))}
+    a.obsm = d
+    d["late"] = np.ones((6, 1))
+    rec["later_key_seen"] = "late" in a.obsm
+
+
+class _ShapeDtype:
+    """An array-like with only ``shape`` and ``dtype`` (and slicing)."""
+
+    def __init__(self, arr: np.ndarray) -> None:
+        self._arr = arr
+        self.shape = arr.shape
+        self.dtype = arr.dtype
+
+    def __getitem__(self, idx: Any) -> Any:
+        return self._arr[idx]
+
+
+@snippet(expected_difference="X/obsm accept any object with .shape and .dtype (anndata rejects unknown types)",
+         ignore=("x", "x_shape", "obsm", "obsm_keys"))
+def construct_shape_dtype_object(ad, rec):
+    rec["x_shape"] = rec.call("x", lambda: ad.AnnData(_ShapeDtype(_X())).shape)
+    rec["obsm_keys"] = rec.call("obsm", lambda: list(ad.AnnData(_X(), obsm={"o": _ShapeDtype(np.ones((6, 2)))}).obsm))
