@@ -17,7 +17,7 @@ import sys
 import time
 import warnings
 from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
-from contextlib import ExitStack, contextmanager
+from contextlib import AbstractContextManager, ExitStack, contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Final, Literal
 
@@ -149,7 +149,7 @@ def _store_options(fmt: str | None) -> dict[str, Any]:
     return {"rdcc_nbytes": _H5_CHUNK_CACHE} if fmt == "h5ad" else {}
 
 
-def _open_input(stack: ExitStack, i: int, f: Any) -> GroupLike:
+def _open_input(stack: ExitStack, i: int, f: Any, formats: dict[int, str | None]) -> GroupLike:
     from ..io import open_store
     from ..io._dispatch import as_node
     from ..io._guess import guess_format
@@ -159,7 +159,9 @@ def _open_input(stack: ExitStack, i: int, f: Any) -> GroupLike:
         if local and not Path(f).exists():
             msg = f"Expected input {i} of concat_on_disk to be an existing file; {str(f)!r} does not exist."
             raise InputNotFoundError(msg)
-        fmt = guess_format(f) if local else None
+        if i not in formats:
+            formats[i] = guess_format(f) if local else None
+        fmt = formats[i]
         root = stack.enter_context(open_store(f, format=fmt, mode="r", storage_options=_store_options(fmt)))
     else:
         root = as_node(f)  # type: ignore[assignment]
@@ -175,6 +177,28 @@ def _open_input(stack: ExitStack, i: int, f: Any) -> GroupLike:
         )
         raise InvalidFileError(msg, filename=getattr(root, "filename", None), path=root.name)
     return root  # type: ignore[return-value]
+
+
+class _Inputs:
+    """The inputs, each opened only while it is used.
+
+    A path is opened for each pass over it and closed right after, so only one input file is
+    open at a time (an open HDF5 file keeps its metadata cache, ~2 MB here). Open groups the
+    caller passed are used as they are.
+    """
+
+    def __init__(self, files: Sequence[Any]) -> None:
+        self.files = list(files)
+        self._formats: dict[int, str | None] = {}
+
+    def __len__(self) -> int:
+        return len(self.files)
+
+    @contextmanager
+    def open(self, i: int) -> Iterator[GroupLike]:
+        f = self.files[i]
+        with ExitStack() as stack:
+            yield _open_input(stack, i, f, self._formats)
 
 
 @contextmanager
@@ -214,11 +238,19 @@ def _open_output(out_file: Any) -> Iterator[GroupLike]:
 
 
 class _Stored:
-    """One input's stored matrix (X or a layer), read in slabs along the concatenation axis."""
+    """One input's stored matrix (X or a layer), read in slabs along the concatenation axis.
+
+    It outlives the input's open store: :meth:`detach` keeps what was learnt (shape, dtype,
+    number of stored values) and drops every open dataset, :meth:`attach` hands it the node
+    again when the input is reopened to be streamed.
+    """
 
     def __init__(self, node: GroupLike | ArrayLike, axis: int) -> None:
-        self.node = node
+        self.node: Any = node
+        self.filename: str | None = getattr(node, "filename", None)
+        self.path: str = getattr(node, "name", "/")
         self.axis = axis
+        self._nnz: int | None = None
         self.is_group = hasattr(node, "create_group")
         enc = node.attrs.get("encoding-type", node.attrs.get("h5sparse_format"))
         self.format: str | None = _SPARSE_ENCODINGS.get(str(enc)) if self.is_group else None
@@ -271,7 +303,9 @@ class _Stored:
     def nnz(self) -> int:
         if self.format is None:
             return int(np.prod(self.shape))
-        return int(self.indptr()[-1]) if self.indptr().size else 0
+        if self._nnz is None:
+            self._nnz = int(self.indptr()[-1]) if self.indptr().size else 0
+        return self._nnz
 
     def empty(self) -> Any:
         """A zero-length slab (used to find the dtype the in-memory code would give)."""
@@ -313,10 +347,18 @@ class _Stored:
             self._source = get_sparse_source(self.node)  # type: ignore[arg-type]
         return self._source
 
-    def release(self) -> None:
-        """Drop the open datasets once this input is streamed (frees their HDF5 chunk caches)."""
+    def attach(self, node: GroupLike | ArrayLike) -> None:
+        """Read from ``node`` (the same element, its input reopened) from now on."""
+        self.node = node
+
+    def detach(self) -> None:
+        """Drop the node, the open datasets (and their HDF5 chunk caches) and ``indptr``."""
+        if self.format is not None:
+            self.nnz  # noqa: B018 -- kept: needed to size the output before streaming
+        self.node = None
         self._source = None
         self._dataset = None
+        self._indptr = None
 
     def read(self, start: int, stop: int) -> Any:
         """The slab ``[start, stop)`` along the concatenation axis (numpy or scipy sparse)."""
@@ -457,8 +499,12 @@ def _stream_matrix(
     fill_value: Any,
     budget: int,
     progress: _Progress,
+    attached: Callable[[int], AbstractContextManager[_Stored]],
 ) -> None:
-    """Write the concatenation of ``elems`` (``None``: absent from that input) to ``parent[key]``."""
+    """Write the concatenation of ``elems`` (``None``: absent from that input) to ``parent[key]``.
+
+    ``attached(i)`` opens input ``i`` and yields ``elems[i]`` readable until it closes.
+    """
     present = [e for e in elems if e is not None]
     out_sparse = any(e.is_sparse for e in present)
     if fill_value is None:
@@ -486,9 +532,9 @@ def _stream_matrix(
                 n = min(step, lengths[i] - a)
                 yield n, al.missing_slab(n)
             return
-        for a, b in e.slabs(budget, al.extra):
-            yield b - a, al(_read_slab(e, a, b))
-        e.release()
+        with attached(i) as e:
+            for a, b in e.slabs(budget, al.extra):
+                yield b - a, al(_read_slab(e, a, b))
 
     if not out_sparse:
         arr = parent.create_array(key, shape=out_shape, dtype=dtype)
@@ -682,29 +728,27 @@ def concat_on_disk(
     keys = np.arange(len(files)).astype(str) if keys is None else list(keys)
     budget = int(min(max_loaded_elems, _SLAB_CAP))
 
-    with ExitStack() as stack:
-        roots = [_open_input(stack, i, f) for i, f in enumerate(files)]
-        _concat_roots(
-            roots,
-            out_file,
-            ax=ax,
-            ax_name=ax_name,
-            alt_name=alt_name,
-            join=join,
-            merge_fn=merge_fn,
-            uns_merge_fn=uns_merge_fn,
-            label=label,
-            keys=keys,
-            index_unique=index_unique,
-            fill_value=fill_value,
-            pairwise=pairwise,
-            budget=budget,
-            progress=progress,
-        )
+    _concat_inputs(
+        _Inputs(files),
+        out_file,
+        ax=ax,
+        ax_name=ax_name,
+        alt_name=alt_name,
+        join=join,
+        merge_fn=merge_fn,
+        uns_merge_fn=uns_merge_fn,
+        label=label,
+        keys=keys,
+        index_unique=index_unique,
+        fill_value=fill_value,
+        pairwise=pairwise,
+        budget=budget,
+        progress=progress,
+    )
 
 
-def _concat_roots(
-    roots: Sequence[GroupLike],
+def _concat_inputs(
+    inputs: _Inputs,
     out_file: Any,
     *,
     ax: int,
@@ -724,7 +768,25 @@ def _concat_roots(
     from .._anndata import AnnData
     from ..io._api import write_anndata_to
 
-    frames = {name: [_read_frame(r[name]) for r in roots] for name in ("obs", "var")}
+    n_in = len(inputs)
+    # one pass over the inputs (each opened, read, closed): annotations and what each holds
+    frames: dict[str, list[pd.DataFrame]] = {"obs": [], "var": []}
+    m_keys_per: list[list[str]] = []
+    p_keys_per: list[list[str]] = []
+    alt_keys_per: dict[str, list[list[str]]] = {f"{alt_name}m": [], f"{alt_name}p": [], "uns": []}
+    layer_keys_per: list[list[Any]] = []  # X is the layer ``None`` (as in concat)
+    has_raw = False
+    for i in range(n_in):
+        with inputs.open(i) as r:
+            for name in ("obs", "var"):
+                frames[name].append(_read_frame(r[name]))
+            m_keys_per.append(_child_keys(r, f"{ax_name}m"))
+            p_keys_per.append(_child_keys(r, f"{ax_name}p") if pairwise else [])
+            for name, per in alt_keys_per.items():
+                per.append(_child_keys(r, name))
+            layer_keys_per.append(([None] if _has_x(r) else []) + _child_keys(r, "layers"))
+            has_raw = has_raw or "raw" in r or "raw.X" in r
+
     sizes = [len(df) for df in frames[ax_name]]
     label_col = label_column(sizes, keys)
     index = concat_index([df.index for df in frames[ax_name]], label_col, index_unique)
@@ -739,35 +801,54 @@ def _concat_roots(
     alt_annot = merge_dataframes(frames[alt_name], alt_index, merge_fn)
     del frames
 
+    def read_one(name: str, k: str, ks_per: Sequence[Sequence[str]]) -> list[dict[str, Any]]:
+        """``{k: value}`` of each input holding ``name/k`` (``{}`` for the others)."""
+        out: list[dict[str, Any]] = []
+        for i, ks in enumerate(ks_per):
+            if k not in ks:
+                out.append({})
+                continue
+            with inputs.open(i) as r:
+                out.append({k: _read(r[name][k])})  # type: ignore[index]
+        return out
+
+    def read_all(name: str) -> list[dict[str, Any]]:
+        """Every child of ``name`` of each input (inputs without any are not opened)."""
+        out: list[dict[str, Any]] = []
+        for i, ks in enumerate(alt_keys_per[name]):
+            if not ks:
+                out.append({})
+                continue
+            with inputs.open(i) as r:
+                out.append(_read_mapping(r, name))
+        return out
+
     # obsm (varm along var): loaded one key at a time, combined by concat's own code
-    m_keys_per = [_child_keys(r, f"{ax_name}m") for r in roots]
     m_keys = intersect_keys(m_keys_per) if join == "inner" else union_keys(m_keys_per)
     axis_m: dict[Any, Any] = {}
     for k in m_keys:
-        one = [{k: _read(r[f"{ax_name}m"][k])} if k in ks else {} for r, ks in zip(roots, m_keys_per, strict=True)]  # type: ignore[index]
+        one = read_one(f"{ax_name}m", k, m_keys_per)
         axis_m.update(concat_aligned_mappings(one, sizes, join, axis=0, index=index, fill_value=fill_value))
     axis_p: dict[Any, Any] = {}
     if pairwise:
-        p_keys_per = [_child_keys(r, f"{ax_name}p") for r in roots]
         p_keys = intersect_keys(p_keys_per) if join == "inner" else union_keys(p_keys_per)
         for k in p_keys:
-            one = [{k: _read(r[f"{ax_name}p"][k])} if k in ks else {} for r, ks in zip(roots, p_keys_per, strict=True)]  # type: ignore[index]
-            axis_p.update(concat_pairwise(one, sizes, join))
+            axis_p.update(concat_pairwise(read_one(f"{ax_name}p", k, p_keys_per), sizes, join))
 
     alt_m = merge_fn(
         [
-            {k: r(v, axis=0) for k, v in _read_mapping(root, f"{alt_name}m").items()}
-            for r, root in zip(reindexers, roots, strict=True)
+            {k: r(v, axis=0) for k, v in vals.items()}
+            for r, vals in zip(reindexers, read_all(f"{alt_name}m"), strict=True)
         ]
     )
     alt_p = merge_fn(
         [
-            {k: r(r(v, axis=0), axis=1) for k, v in _read_mapping(root, f"{alt_name}p").items()}
-            for r, root in zip(reindexers, roots, strict=True)
+            {k: r(r(v, axis=0), axis=1) for k, v in vals.items()}
+            for r, vals in zip(reindexers, read_all(f"{alt_name}p"), strict=True)
         ]
     )
-    uns = uns_merge_fn([_read_mapping(r, "uns") for r in roots])
-    if any("raw" in r or "raw.X" in r for r in roots):
+    uns = uns_merge_fn(read_all("uns"))
+    if has_raw:
         warnings.warn(
             "concat_on_disk does not concatenate `.raw` (as anndata's); it is left out of "
             "the result. Use annstore.concat on loaded objects to keep it.",
@@ -785,12 +866,8 @@ def _concat_roots(
         obsp=axis_p if ax_name == "obs" else dict(alt_p),
         varp=dict(alt_p) if ax_name == "obs" else axis_p,
     )
-    del axis_m, axis_p, alt_m, alt_p, uns
+    del axis_m, axis_p, alt_m, alt_p, uns, annot, alt_annot
 
-    # X is the layer ``None`` (as in concat): same key join, same rules
-    layer_keys_per: list[list[Any]] = [
-        ([None] if _has_x(r) else []) + _child_keys(r, "layers") for r in roots
-    ]
     layer_keys = intersect_keys(layer_keys_per) if join == "inner" else union_keys(layer_keys_per)
 
     with _open_output(out_file) as out:
@@ -801,24 +878,26 @@ def _concat_roots(
         try:
             for k in layer_keys:
                 bar.set_description(f"concat_on_disk {'X' if k is None else f'layers/{k}'}")
-                nodes = [
-                    (r["X"] if k is None else r["layers"][k]) if k in ks else None  # type: ignore[index]
-                    for r, ks in zip(roots, layer_keys_per, strict=True)
-                ]
                 parent: Any = out if k is None else out["layers"]
                 name = "X" if k is None else str(k)
                 _write_layer(
-                    parent, name, nodes, reindexers, sizes,
+                    parent, name, inputs, k, [k in ks for ks in layer_keys_per], reindexers, sizes,
                     axis=ax, join=join, fill_value=fill_value, budget=budget, progress=bar,
                 )
         finally:
             bar.close()
 
 
+def _layer_node(root: GroupLike, layer: Any) -> Any:
+    return root["X"] if layer is None else root["layers"][layer]  # type: ignore[index]
+
+
 def _write_layer(
     parent: GroupLike,
     key: str,
-    nodes: Sequence[Any],
+    inputs: _Inputs,
+    layer: Any,
+    present: Sequence[bool],
     reindexers: Sequence[Reindexer],
     sizes: Sequence[int],
     *,
@@ -828,29 +907,56 @@ def _write_layer(
     budget: int,
     progress: _Progress,
 ) -> None:
-    """Concatenate one layer: streamed when every input is a stored matrix, else loaded."""
+    """Concatenate one layer (``None``: ``X``): streamed when every input is a stored matrix, else loaded."""
     from ..io import write_elem
 
-    elems = [None if n is None else _Stored(n, axis) for n in nodes]
-    present = [e for e in elems if e is not None]
+    # describe each input's matrix (shape, dtype, stored values), keeping nothing open
+    elems: list[_Stored | None] = []
+    for i, has in enumerate(present):
+        if not has:
+            elems.append(None)
+            continue
+        with inputs.open(i) as r:
+            e = _Stored(_layer_node(r, layer), axis)
+            e.detach()
+        elems.append(e)
+    stored = [e for e in elems if e is not None]
     for e, n in zip(elems, sizes, strict=True):
         if e is not None and e.streamable and e.length != n:
             msg = (
-                f"Expected {key!r} of {e.node.filename!r} to have {n} entries along axis "
+                f"Expected {key!r} of {e.filename!r} to have {n} entries along axis "
                 f"{axis}; got shape {e.shape} instead."
             )
-            raise InvalidFileError(msg, filename=e.node.filename, path=e.node.name)
-    if all(e.streamable for e in present):
+            raise InvalidFileError(msg, filename=e.filename, path=e.path)
+    if all(e.streamable for e in stored):
         fv = fill_value if join == "outer" else None
         if fv is None:
-            fv = 0 if any(e.is_sparse for e in present) else np.nan
+            fv = 0 if any(e.is_sparse for e in stored) else np.nan
+
+        @contextmanager
+        def attached(i: int) -> Iterator[_Stored]:
+            e = elems[i]
+            assert e is not None
+            with inputs.open(i) as r:
+                e.attach(_layer_node(r, layer))
+                try:
+                    yield e
+                finally:
+                    e.detach()
+
         _stream_matrix(
             parent, key, elems, reindexers, sizes,
-            axis=axis, fill_value=fv, budget=budget, progress=progress,
+            axis=axis, fill_value=fv, budget=budget, progress=progress, attached=attached,
         )
         return
     # something concat_on_disk cannot stream (e.g. a dataframe in layers): load it
-    values = [{key: _read(e.node)} if e is not None else {} for e in elems]
+    values: list[dict[str, Any]] = []
+    for i, has in enumerate(present):
+        if not has:
+            values.append({})
+            continue
+        with inputs.open(i) as r:
+            values.append({key: _read(_layer_node(r, layer))})
     kinds = {type(v[key]).__name__ for v in values if v}
     if any(isinstance(v[key], pd.DataFrame) for v in values if v):
         msg = f"Cannot concatenate {key!r} holding {sorted(kinds)} on disk."
