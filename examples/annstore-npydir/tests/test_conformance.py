@@ -42,3 +42,25 @@ def test_format_is_guessed_from_suffix_and_directory(tmp_path: Path):
     (tmp_path / "a.npydir").rename(renamed)
     assert annstore.io.guess_format(renamed) == "npydir"
     np.testing.assert_array_equal(annstore.read(renamed).X, adata.X)
+
+
+def test_roundtrip_through_annstore_convert(tmp_path: Path):
+    """The CLI converts the bundled sample h5ad -> npydir -> h5ad without loss."""
+    import shutil
+    import subprocess
+    import sys
+
+    from annstore.testing import assert_adata_equal
+
+    if "h5ad" not in annstore.list_formats():
+        pytest.skip("requires annstore-h5ad")
+    sample = Path(annstore.__file__).parent / "data" / "sample.h5ad"
+    exe = shutil.which("annstore", path=str(Path(sys.executable).parent)) or "annstore"
+    npy, back = tmp_path / "s.npydir", tmp_path / "back.h5ad"
+    for src, dst in ((sample, npy), (npy, back)):
+        res = subprocess.run([exe, "convert", str(src), str(dst)], capture_output=True, text=True)
+        assert res.returncode == 0, res.stderr
+    assert (npy / "X" / "indptr.npy").is_file()
+    res = subprocess.run([exe, "validate", str(npy)], capture_output=True, text=True)
+    assert res.returncode == 0, res.stdout + res.stderr
+    assert_adata_equal(annstore.read_h5ad(sample), annstore.read_h5ad(back))
