@@ -376,7 +376,7 @@ def test_one_input_file_open_at_a_time_without_chunk_cache(tmp_path: Path, monke
     def spy_read(elem: Any, start: int, stop: int) -> Any:
         fids = h5py.h5f.get_obj_ids(types=h5py.h5f.OBJ_FILE)
         names = [str(Path(f.name.decode()).resolve()) for f in fids]
-        caches = [int(f.get_access_plist().get_cache()[2]) for f, n in zip(fids, names) if n in inputs]
+        caches = [int(f.get_access_plist().get_cache()[2]) for f, n in zip(fids, names, strict=True) if n in inputs]
         seen.append(([n for n in names if n in inputs], caches))
         return real_read(elem, start, stop)
 
