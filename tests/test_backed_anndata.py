@@ -130,3 +130,28 @@ def test_backed_sparse_append_in_r_plus(tmp_path: Path, disk_fmt: str) -> None:
 def test_bad_mode(tmp_path: Path) -> None:
     with pytest.raises(ValueError, match="'r' or 'r\\+'"):
         ad.backed.read_backed(tmp_path / "x.h5ad", format="h5ad", mode="w")
+
+
+@pytest.mark.parametrize("kind", ["csr", "csc"])
+@pytest.mark.parametrize("copy_nnz", [10**9, 7])
+def test_writing_backed_sparse_keeps_layout(
+    tmp_path: Path, disk_fmt: str, kind: str, copy_nnz: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Writing a backed object copies X block by block (small blocks forced with copy_nnz=7)
+    into arrays of the exact final size, keeping the source's indptr dtype."""
+    from annstore.backed import _encodings
+
+    monkeypatch.setattr(_encodings, "COPY_NNZ", copy_nnz)
+    x = sparse.random(30, 11, density=0.3, format=kind, dtype=np.float32, random_state=3)
+    src, dst = tmp_path / f"s.{disk_fmt}", tmp_path / f"d.{disk_fmt}"
+    ad.write(_make(x), src)
+    b = ad.read(src, backed="r")
+    ad.write(b, dst)
+    b.file.close()
+    out = ad.read(dst)
+    np.testing.assert_array_equal(out.X.toarray(), x.toarray())
+    assert out.X.format == kind
+    with ad.io.open_store(dst, mode="r") as root:
+        assert root["X/data"].shape == (x.nnz,)
+        assert root["X/indices"].shape == (x.nnz,)
+        assert root["X/indptr"].dtype == x.indptr.dtype

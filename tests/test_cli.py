@@ -154,3 +154,14 @@ def test_demo_main_job(tmp_path: Path):
     res = run("demo", "--outdir", tmp_path, check=True)
     assert "round trip h5ad -> zarr -> h5ad is lossless" in res.stdout
     assert (tmp_path / "sample.zarr").is_dir()
+
+
+@needs_h5ad
+def test_info_shows_sizes_and_survives_closed_pipe(tmp_path: Path):
+    data = json.loads(run("info", "--json", SAMPLE, check=True).stdout)
+    sizes = {r["path"]: r["stored_bytes"] for r in data["elements"]}
+    assert sizes["/X/data"] > 0 and sizes["/"] >= sizes["/X"] >= sizes["/X/data"]
+    exe = shutil.which("annstore", path=str(Path(sys.executable).parent)) or "annstore"
+    res = subprocess.run(f"'{exe}' info '{SAMPLE}' | head -1", shell=True, capture_output=True,
+                         text=True)
+    assert res.stdout.startswith(str(SAMPLE)) and "Broken pipe" not in res.stderr

@@ -331,6 +331,11 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     try:
         return int(args.func(args))
+    except BrokenPipeError:  # e.g. `annstore info x.h5ad | head`: the reader went away
+        import os
+
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return EXIT_OK
     except CLIError as e:
         print(f"annstore {args.command}: {e}", file=sys.stderr)
         return e.code

@@ -48,23 +48,33 @@ def write_sparse_blocks(
     shape: tuple[int, int],
     dtype: Any,
     dataset_kwargs: dict[str, Any],
+    total_nnz: int | None = None,
+    indptr_dtype: Any = np.int64,
 ) -> IOSpec:
-    """Write a CSR/CSC matrix given as consecutive blocks along its major axis."""
+    """Write a CSR/CSC matrix given as consecutive blocks along its major axis.
+
+    With ``total_nnz`` known up front, ``data``/``indices`` are created at their final size;
+    otherwise they grow block by block.
+    """
     from scipy import sparse
 
     g = parent.create_group(key)
     g.attrs["shape"] = [int(shape[0]), int(shape[1])]
     n_major, n_minor = (shape[0], shape[1]) if fmt == "csr" else (shape[1], shape[0])
     idx_dtype = np.int32 if n_minor < np.iinfo(np.int32).max else np.int64
-    kw = _growable(dataset_kwargs)
-    data = g.create_array("data", shape=(0,), dtype=np.dtype(dtype), **kw)
-    indices = g.create_array("indices", shape=(0,), dtype=idx_dtype, **kw)
-    indptr = g.create_array(
-        "indptr", shape=(n_major + 1,), dtype=np.int64,
-        **{k: v for k, v in dataset_kwargs.items() if k not in ("chunks", "maxshape")},
-    )
+    plain_kw = {k: v for k, v in dataset_kwargs.items() if k not in ("chunks", "maxshape")}
+    if total_nnz is None:
+        kw, start_len = _growable(dataset_kwargs), 0
+    else:
+        kw, start_len = plain_kw, int(total_nnz)
+    data = g.create_array("data", shape=(start_len,), dtype=np.dtype(dtype), **kw)
+    indices = g.create_array("indices", shape=(start_len,), dtype=idx_dtype, **kw)
+    indptr_dtype = np.dtype(indptr_dtype)
+    if total_nnz is not None and total_nnz > np.iinfo(indptr_dtype).max:
+        indptr_dtype = np.dtype(np.int64)
+    indptr = g.create_array("indptr", shape=(n_major + 1,), dtype=indptr_dtype, **plain_kw)
     nnz, row = 0, 0
-    indptr[0:1] = np.zeros(1, dtype=np.int64)
+    indptr[0:1] = np.zeros(1, dtype=indptr_dtype)
     for b in blocks:
         if not sparse.issparse(b):
             b = sparse.csr_matrix(b) if fmt == "csr" else sparse.csc_matrix(b)
@@ -73,16 +83,23 @@ def write_sparse_blocks(
         k = int(b.shape[0] if fmt == "csr" else b.shape[1])
         m = int(b.nnz)
         if m:
-            data.resize((nnz + m,))
-            indices.resize((nnz + m,))
+            if total_nnz is None:
+                data.resize((nnz + m,))
+                indices.resize((nnz + m,))
+            elif nnz + m > total_nnz:
+                msg = f"Blocks of {g.name!r} hold more than the {total_nnz} values announced."
+                raise ValueError(msg)
             data[nnz : nnz + m] = b.data.astype(dtype, copy=False)
             indices[nnz : nnz + m] = b.indices.astype(idx_dtype, copy=False)
         if k:
-            indptr[row + 1 : row + k + 1] = b.indptr[1:].astype(np.int64) + nnz
+            indptr[row + 1 : row + k + 1] = (b.indptr[1:].astype(np.int64) + nnz).astype(indptr_dtype)
         nnz += m
         row += k
     if row != n_major:
         msg = f"Expected {n_major} rows/columns of blocks for {g.name!r}; got {row}."
+        raise ValueError(msg)
+    if total_nnz is not None and nnz != total_nnz:
+        msg = f"Expected {total_nnz} stored values for {g.name!r}; the blocks held {nnz}."
         raise ValueError(msg)
     return CSR if fmt == "csr" else CSC
 
@@ -148,6 +165,9 @@ def write_backed_sparse(parent: GroupLike, key: str, ds: Any, *, ctx: Any, datas
     fmt = ds.format
     n_major = ds.shape[0] if fmt == "csr" else ds.shape[1]
     ip = np.asarray(ds._source.indptr())
+    if int(ip[-1]) <= COPY_NNZ:  # small: the ordinary writer, byte-for-byte anndata's layout
+        ctx.write_elem(parent, key, ds.to_memory(), dataset_kwargs=dataset_kwargs)
+        return CSR if fmt == "csr" else CSC
 
     def blocks() -> Iterator[Any]:
         start = 0
@@ -158,7 +178,8 @@ def write_backed_sparse(parent: GroupLike, key: str, ds: Any, *, ctx: Any, datas
             start = stop
 
     return write_sparse_blocks(parent, key, blocks(), fmt=fmt, shape=ds.shape, dtype=ds.dtype,
-                               dataset_kwargs=dataset_kwargs)
+                               dataset_kwargs=dataset_kwargs, total_nnz=int(ip[-1]),
+                               indptr_dtype=ip.dtype)
 
 
 def write_backed_dense(parent: GroupLike, key: str, arr: Any, *, ctx: Any, dataset_kwargs: dict[str, Any]) -> IOSpec | None:

@@ -273,6 +273,11 @@ class H5Array(_Node):
         return self._obj.chunks
 
     @property
+    def nbytes_stored(self) -> int:
+        """Bytes the dataset occupies in the file (after compression); metadata only."""
+        return int(self._obj.id.get_storage_size())
+
+    @property
     def compression(self) -> str | None:
         return self._obj.compression
 

@@ -262,6 +262,14 @@ class ZarrArray(_Node):
         return tuple(self._native.chunks)
 
     @property
+    def nbytes_stored(self) -> int | None:
+        """Bytes the array's chunks occupy in the store (``None`` when the store cannot list them)."""
+        try:
+            return int(self._native.nbytes_stored())
+        except Exception:  # noqa: BLE001 - remote or read-only stores may not support listing
+            return None
+
+    @property
     def shards(self) -> tuple[int, ...] | None:
         s = self._native.shards
         return None if s is None else tuple(s)
