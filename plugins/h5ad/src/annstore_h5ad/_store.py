@@ -35,6 +35,10 @@ _STR = h5py.string_dtype("utf-8")
 #: numpy's variable-width string dtype (numpy >= 2), used as a fast decode target for reads.
 _STRING_DTYPE: Any = getattr(getattr(np, "dtypes", None), "StringDType", None)
 _STRING_DTYPE = _STRING_DTYPE() if _STRING_DTYPE is not None else None
+#: h5py writes StringDType arrays as variable-length UTF-8 strings from 3.14 on.
+_NPY_STRINGS_WRITE = _STRING_DTYPE is not None and tuple(
+    int(x) for x in h5py.__version__.split(".")[:2]
+) >= (3, 14)
 #: create_dataset keywords that only apply to chunked, non-empty datasets.
 _CHUNK_ONLY = ("compression", "compression_opts", "chunks", "shuffle", "fletcher32", "scaleoffset")
 _PASSED = (*_CHUNK_ONLY, "maxshape", "fillvalue", "track_times")
@@ -93,10 +97,10 @@ def _to_stored(data: Any, dtype: Any) -> np.ndarray[Any, Any]:
         arr = arr.astype(dtype)
     kind = arr.dtype.kind
     if kind in "UT":
-        return arr.astype(_STR)
+        return _vlen_strings(arr)
     if kind == "O":
         if arr.size and pd.api.types.infer_dtype(arr.ravel(), skipna=False) == "string":
-            return arr.astype(_STR)  # all str: checked at C speed
+            return _vlen_strings(arr)  # all str: checked at C speed
         for x in arr.ravel().tolist():
             if not isinstance(x, str):
                 msg = (
@@ -114,6 +118,20 @@ def _to_stored(data: Any, dtype: Any) -> np.ndarray[Any, Any]:
             out[n] = arr[n] if arr.dtype[n].kind not in "U" else arr[n].astype(object)
         return out
     return arr
+
+
+def _vlen_strings(arr: np.ndarray[Any, Any]) -> np.ndarray[Any, Any]:
+    """A non-scalar array of str ready for HDF5 variable-length UTF-8 storage.
+
+    With h5py >= 3.14 a numpy ``StringDType`` array is written to the same HDF5 type
+    (variable-length, UTF-8) with the encoding done in C, faster than h5py's per-object
+    conversion of an ``object`` array.
+    """
+    # HDF5 would cut a StringDType string at an embedded NUL; the object path raises h5py's
+    # "VLEN strings do not support embedded NULLs" instead, as before.
+    if _NPY_STRINGS_WRITE and arr.ndim and arr.size and "\x00" not in "".join(arr.ravel().tolist()):
+        return arr.astype(_STRING_DTYPE)
+    return arr.astype(_STR)
 
 
 def _from_compound(arr: np.ndarray[Any, Any]) -> np.ndarray[Any, Any]:
