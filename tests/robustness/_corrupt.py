@@ -443,7 +443,9 @@ def zarr_cases(kind: str, base_inv: list[Any]) -> list[Case]:
         fs("missing-chunks", p, drop_chunks(p), may_succeed=not must)
     for p in ("/X", "/obs/cat/codes", "/layers/counts/indptr", "/obsm/X_dense", "/raw/X/data",
               "/uns/arr_int"):
-        fs("missing-array-metadata", p, drop_meta(p), may_succeed=p.startswith("/uns"))
+        # X, obsm entries and uns entries are optional: without metadata they read as absent.
+        fs("missing-array-metadata", p, drop_meta(p),
+           may_succeed=p.startswith(("/uns", "/obsm")) or p == "/X")
         fs("garbage-array-metadata", p, garbage_meta(p))
     return cases
 
@@ -608,6 +610,8 @@ def names_location(out: Outcome, path: Path, target: str, also: tuple[str, ...] 
     """Whether the error text names the file and the element (``target`` or a non-root ancestor)."""
     if path.name not in out.text:
         return False
+    if target == "/":
+        return True  # the root: naming the file is naming the element
     cands = [target, *also]
     p = target
     while p.count("/") > 1:

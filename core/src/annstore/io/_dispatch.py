@@ -82,7 +82,21 @@ _ARRAY_ENCODINGS = frozenset(
 #: errors pass through unchanged.
 _MALFORMED_INPUT_ERRORS = (
     AttributeError, IndexError, KeyError, TypeError, ValueError, UnicodeError, OverflowError,
+    RuntimeError,  # h5py reports damaged HDF5 structures (heaps, B-trees) as RuntimeError
 )
+
+
+def malformed(e: BaseException, callback: Any = None) -> bool:
+    """Whether ``e``, raised while decoding stored data, means the input is malformed.
+
+    annstore's own errors, a user callback's errors and ``NotImplementedError`` (an
+    unsupported option, not bad data) are passed through unchanged.
+    """
+    return (
+        isinstance(e, _MALFORMED_INPUT_ERRORS)
+        and not isinstance(e, AnnstoreError | NotImplementedError)
+        and callback is None
+    )
 
 
 def _max_read_bytes() -> int:
@@ -184,7 +198,7 @@ class ReadContext:
             try:
                 return func(node, ctx=self)
             except _MALFORMED_INPUT_ERRORS as e:
-                if isinstance(e, AnnstoreError) or self.callback is not None:
+                if not malformed(e, self.callback):
                     raise  # our own errors are precise; a callback's errors are the user's
                 msg = f"reading it as {label} failed: {type(e).__name__}: {e}"
                 raise _invalid(node, msg) from e

@@ -209,12 +209,30 @@ def _check_matrices(node: Any, value: Any) -> None:
             )
 
 
+def _check_frame_indices(root: Any, d: dict[str, Any]) -> None:
+    """Dataframes in obsm/varm must be indexed like obs/var (names both elements if not)."""
+    import pandas as pd
+
+    base = root.name.rstrip("/")
+    for m, axis in (("obsm", "obs"), ("varm", "var")):
+        frame = d.get(axis)
+        if not isinstance(frame, pd.DataFrame) or not isinstance(d.get(m), dict):
+            continue
+        for k, v in d[m].items():
+            if isinstance(v, pd.DataFrame) and len(v.index) == len(frame.index) and not v.index.equals(frame.index):
+                raise invalid(
+                    root[m][k],
+                    f"expected the index of {base + '/' + axis!r} ({list(frame.index[:3])!r}...); "
+                    f"got {list(v.index[:3])!r}... instead.",
+                )
+
+
 def _read_raw_dict(root: GroupLike, ctx: ReadContext, as_sparse: set[str]) -> dict[str, Any] | None:
     legacy = [k for k in root.keys() if k.startswith("raw.")]
     if "raw" in root:
         if legacy:
             raise invalid(root, f"found both a 'raw' group and legacy raw elements {legacy!r}.")
-        g = root["raw"]
+        g = _get(root, "raw")
         spec = IOSpec.from_attrs(g.attrs)
         if spec.encoding_type == "null":  # anndata 0.13 writes raw=None as a null element
             return None
@@ -241,6 +259,50 @@ def _read_raw_dict(root: GroupLike, ctx: ReadContext, as_sparse: set[str]) -> di
     if "raw.varm" in root:
         raw["varm"] = ctx.read_elem(root["raw.varm"])
     return raw
+
+
+def _get(group: Any, key: str) -> Any:
+    """``group[key]``; a storage-library failure to open it names the child's path."""
+    try:
+        return group[key]
+    except Exception as e:
+        from types import SimpleNamespace
+
+        from .._dispatch import join_path, malformed
+
+        if not malformed(e):
+            raise
+        where = SimpleNamespace(
+            name=join_path(group.name, key),
+            filename=getattr(group, "filename", None),
+            format=getattr(group, "format", "?"),
+        )
+        raise invalid(where, f"cannot open it: {type(e).__name__}: {e}") from e
+
+
+def _keys(group: Any) -> list[str]:
+    """``group.keys()``; a storage-library failure to list it names the group."""
+    try:
+        return list(group.keys())
+    except Exception as e:
+        from .._dispatch import malformed
+
+        if not malformed(e):
+            raise
+        raise invalid(group, f"cannot list its children: {type(e).__name__}: {e}") from e
+
+
+def _has(group: Any, key: str) -> bool:
+    """``key in group``; a storage-library failure to parse the child names the child's path."""
+    try:
+        return key in group
+    except Exception as e:
+        from .._dispatch import malformed
+
+        if not malformed(e):
+            raise
+        _get(group, key)  # raises InvalidFileError naming the child (or the same error)
+        raise
 
 
 def _n_rows(node: Any) -> int | None:
@@ -278,33 +340,33 @@ def check_axes(root: GroupLike, *, raw: bool = False) -> None:
     and dataframe index lengths. A mismatch (or a shape no obs/var supports, such as ``10**15``)
     raises :class:`InvalidFileError` naming the element.
     """
-    n_obs = _n_rows(root["obs"]) if "obs" in root and not raw else None
-    n_var = _n_rows(root["var"]) if "var" in root else None
+    n_obs = _n_rows(_get(root, "obs")) if _has(root, "obs") and not raw else None
+    n_var = _n_rows(_get(root, "var")) if _has(root, "var") else None
     base = root.name.rstrip("/")
     src = ", ".join(
         f"{n} from the index of {base + '/' + k!r}"
         for n, k, v in (("n_obs", "obs", n_obs), ("n_vars", "var", n_var))
         if v is not None
     )
-    if n_obs is None and "X" in root and not raw:
+    if n_obs is None and _has(root, "X") and not raw:
         return
     checks: list[tuple[Any, tuple[int | None, ...], str]] = []
     axes = {"obs": n_obs, "var": n_var}
-    if "X" in root:
-        checks.append((root["X"], (n_obs, n_var) if not raw else (None, n_var), "(n_obs, n_vars)"))
+    if _has(root, "X"):
+        checks.append((_get(root, "X"), (n_obs, n_var) if not raw else (None, n_var), "(n_obs, n_vars)"))
     spec = {"layers": ("obs", "var"), "obsm": ("obs",), "varm": ("var",), "obsp": ("obs", "obs"),
             "varp": ("var", "var")}
     for name, ax in spec.items():
         if raw and name != "varm":
             continue
-        if name not in root or not hasattr(root[name], "create_group"):
+        if not _has(root, name) or not hasattr(_get(root, name), "create_group"):
             continue
-        g = root[name]
+        g = _get(root, name)
         if IOSpec.from_attrs(g.attrs).encoding_type not in ("", "dict"):
             continue
-        for k in g.keys():
+        for k in _keys(g):
             want = tuple(axes[a] for a in ax)
-            checks.append((g[k], want, "(" + ", ".join(f"n_{a}s" if a == "var" else f"n_{a}" for a in ax) + ")"))
+            checks.append((_get(g, k), want, "(" + ", ".join(f"n_{a}s" if a == "var" else f"n_{a}" for a in ax) + ")"))
     for node, want, label in checks:
         got = _declared_shape(node)
         if got is None:
@@ -323,10 +385,17 @@ def check_axes(root: GroupLike, *, raw: bool = False) -> None:
 def read_anndata_root(root: GroupLike, *, ctx: ReadContext) -> AnnData:
     """Read the AnnData stored in ``root`` (current and legacy layouts)."""
     from ...errors import add_note_once
-    from .._dispatch import _describe
+    from .._dispatch import _describe, malformed
 
     try:
-        return _read_anndata_root(root, ctx=ctx)
+        try:
+            return _read_anndata_root(root, ctx=ctx)
+        except Exception as e:
+            if not malformed(e, ctx.callback):
+                raise
+            # Raised by the storage library while listing or opening top-level elements.
+            msg = f"reading it as {ANNDATA} failed: {type(e).__name__}: {e}"
+            raise invalid(root, msg) from e
     except Exception as e:
         add_note_once(e, f"while reading {root.name!r} (encoding {ANNDATA}) from {_describe(root)}")
         raise
@@ -339,21 +408,22 @@ def _read_anndata_root(root: GroupLike, *, ctx: ReadContext) -> AnnData:
 
     as_sparse = _option_keys(ctx, "as_sparse")
     check_axes(root)
-    if "raw" in root and hasattr(root["raw"], "create_group"):
-        check_axes(root["raw"], raw=True)
+    if _has(root, "raw") and hasattr(_get(root, "raw"), "create_group"):
+        check_axes(_get(root, "raw"), raw=True)
     d: dict[str, Any] = {}
-    if "X" in root:
-        d["X"] = _read_x(root["X"], "X", ctx, as_sparse)
+    if _has(root, "X"):
+        d["X"] = _read_x(_get(root, "X"), "X", ctx, as_sparse)
     legacy_frames = False
     for k in ("obs", "var"):
-        if k in root:
-            legacy_frames |= not hasattr(root[k], "create_group")
-            d[k] = _read_frame(root[k], ctx)
+        if _has(root, k):
+            legacy_frames |= not hasattr(_get(root, k), "create_group")
+            d[k] = _read_frame(_get(root, k), ctx)
     for k in _MAPPINGS:
-        if k in root:
-            d[k] = ctx.read_elem(root[k])
+        if _has(root, k):
+            d[k] = ctx.read_elem(_get(root, k))
             if k != "uns":
                 _check_matrices(root[k], d[k])
+    _check_frame_indices(root, d)
     raw = _read_raw_dict(root, ctx, as_sparse)
     if legacy_frames:
         clean_legacy_uns(d)
