@@ -7,6 +7,7 @@ from typing import Any, Literal
 import h5py
 import numpy as np
 from h5py import h5d, h5p, h5s, h5t
+
 from annstore.errors import InvalidFileError
 from annstore.types import IndexSupport
 
