@@ -165,6 +165,13 @@ def read_dataframe(node: GroupLike, *, ctx: ReadContext) -> pd.DataFrame:
     _check_columns(node, columns, idx_key)
     data = {c: ctx.read_elem(node[c]) for c in columns}
     index = ctx.read_elem(node[idx_key])
+    for c, v in [*data.items(), (idx_key, index)]:
+        if isinstance(v, dict) or np.ndim(v) != 1:
+            raise invalid(
+                node[c],
+                f"expected a 1-d column (array, categorical or nullable array); read a "
+                f"{type(v).__name__}{'' if isinstance(v, dict) else f' of shape {np.shape(v)}'} instead.",
+            )
     return _frame(columns, data, index, idx_key)
 
 
