@@ -10,6 +10,7 @@
 from __future__ import annotations
 
 import errno
+import functools
 import os
 import random
 import signal
@@ -46,6 +47,12 @@ def _old() -> Any:
 def _new() -> Any:
     # Big enough that a write takes a noticeable time, so kills land mid-write.
     return gen_adata((3000, 400), seed=2, X_type="dense")
+
+
+@functools.lru_cache(maxsize=1)
+def _medium() -> Any:
+    """What the disk-full tests try to write (big enough for every budget to bite)."""
+    return gen_adata((400, 60), seed=5)
 
 
 def _write(adata: Any, path: Path) -> None:
@@ -212,7 +219,7 @@ def test_disk_full_keeps_previous_file(
     full = _DiskFull(budget)
     monkeypatch.setattr(cls, "create_array", full.wrap(cls.create_array))
     with pytest.raises(OSError) as info:
-        _write(_new(), path)
+        _write(_medium(), path)
     monkeypatch.undo()
     assert full.raised
     assert info.value.errno == errno.ENOSPC
@@ -242,7 +249,7 @@ def test_write_interrupted_by_keyboardinterrupt_keeps_previous_file(
 
     monkeypatch.setattr(cls, "create_array", create_array)
     with pytest.raises(KeyboardInterrupt):
-        _write(_new(), path)
+        _write(_medium(), path)
     monkeypatch.undo()
     assert _same(_read(path), old)
     assert _leftovers(tmp_path) == []
