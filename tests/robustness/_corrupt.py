@@ -373,7 +373,7 @@ def h5ad_cases(base_inv: list[Any]) -> list[Case]:
                 ds.attrs[k] = v
         return fn
 
-    for p, enc, grp, shape, _ in base_inv:
+    for p, enc, _grp, _shape, _ in base_inv:
         if enc in ("string-array", "string") or (p.endswith("/values") and enc == "string-array"):
             h5("invalid-utf8", p, bad_utf8(p))
 
@@ -434,7 +434,7 @@ def zarr_cases(kind: str, base_inv: list[Any]) -> list[Case]:
             _drop_consolidated(path, None, v3)
         return fn
 
-    for p, enc, grp, shape, _ in base_inv:
+    for p, _enc, grp, shape, _ in base_inv:
         if grp or not shape or not _constrained(p):
             continue
         # Missing chunks read as the fill value (zarr spec): detected only where the
@@ -569,7 +569,7 @@ class ReaderPool:
             p.kill()
         try:
             _, err = p.communicate(timeout=10)
-        except Exception:  # noqa: BLE001
+        except Exception:
             err = ""
         return err or ""
 
@@ -601,7 +601,7 @@ class ReaderPool:
             try:
                 self.proc.stdin.close()
                 self.proc.wait(timeout=10)
-            except Exception:  # noqa: BLE001
+            except Exception:
                 pass
             self._kill()
 

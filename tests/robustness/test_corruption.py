@@ -18,7 +18,7 @@ from pathlib import Path
 import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-import _corrupt  # noqa: E402
+import _corrupt
 
 KINDS = list(_corrupt.BASES)
 #: Filled by the parametrised test, printed by the summary test.

@@ -26,7 +26,7 @@ from hypothesis import strategies as st
 import annstore
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-import _corrupt  # noqa: E402
+import _corrupt
 
 EXAMPLES = 25
 COUNT: dict[str, int] = {}

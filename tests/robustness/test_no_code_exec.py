@@ -22,7 +22,7 @@ import annstore
 from annstore.errors import AnnstoreError
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-import _corrupt  # noqa: E402
+import _corrupt
 
 
 class _Trap:
@@ -55,7 +55,7 @@ def _read_isolated(path: Path, fmt: str) -> _corrupt.Outcome:
 def test_payload_really_runs_code_when_unpickled(tmp_path: Path) -> None:
     """Control: the trap works, so its absence below proves nothing was unpickled."""
     sentinel = tmp_path / "pwned"
-    pickle.loads(_payload(sentinel))  # noqa: S301 - the point of the control
+    pickle.loads(_payload(sentinel))
     assert sentinel.exists()
 
 
