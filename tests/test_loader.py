@@ -183,6 +183,48 @@ def test_workers_match_main_process(
     np.testing.assert_array_equal(x0, _dense(expected.X)[_positions(expected, np.concatenate(r0))])
 
 
+def _double(x: Any) -> Any:
+    return x * 2
+
+
+def test_worker_batches_names_and_converters(h5ad_paths: list[Path], expected: ad.AnnData) -> None:
+    # Worker batches travel as positions + values; names come from the main process's collection,
+    # the user's converter runs once (in the worker) and the default converter in the main process.
+    coll = AnnCollection([ad.read_h5ad(p, backed="r") for p in h5ad_paths], convert={"obsm": {"emb": _double}})
+    loader = AnnLoader(coll, batch_size=10, shuffle=True, generator=torch.Generator().manual_seed(3), num_workers=2)
+    seen = []
+    for b in loader:
+        assert isinstance(b.X, torch.Tensor) and isinstance(b.obsm["emb"], torch.Tensor)
+        pos = _positions(expected, b.obs["row"].numpy())
+        assert list(b.obs_names) == list(expected.obs_names[pos])
+        assert list(b.var_names) == list(expected.var_names)
+        np.testing.assert_array_equal(b.X.numpy(), _dense(expected.X)[pos])
+        np.testing.assert_array_equal(b.obsm["emb"].numpy(), expected.obsm["emb"][pos] * 2)
+        seen.append(pos)
+    assert sorted(np.concatenate(seen).tolist()) == list(range(expected.n_obs))
+
+
+def test_shipped_batch_is_compact(adatas: list[ad.AnnData]) -> None:
+    import pickle
+
+    from annstore.experimental._loader import _ship, _unship
+
+    coll = AnnCollection(adatas)
+    coll.var_names = pd.Index([f"a_very_long_variable_name_{k}" for k in range(NV)])
+    loader = AnnLoader(coll, batch_size=4)
+    view = loader.dataset[[5, 40, 2]]
+    blob = pickle.dumps(_ship(view))
+    assert b"a_very_long_variable_name" not in blob and b"o0_5" not in blob
+    back = _unship(pickle.loads(blob), loader.dataset)
+    assert list(back.obs_names) == ["o0_5", "o1_3", "o0_2"]
+    assert back.var_names is coll.var_names
+    np.testing.assert_array_equal(back.X.numpy(), _dense(view.X))
+    assert isinstance(back.obs["row"], torch.Tensor)
+    cat, cat0 = back.obs["cat"], view.obs["cat"]  # non-numeric: a Series indexed by obs names
+    assert isinstance(cat, pd.Series) and list(cat.index) == ["o0_5", "o1_3", "o0_2"]
+    pd.testing.assert_series_equal(cat, cat0)
+
+
 def test_spawned_workers_reopen_files(h5ad_paths: list[Path], expected: ad.AnnData) -> None:
     loader = AnnLoader(
         [ad.read_h5ad(p, backed="r") for p in h5ad_paths],

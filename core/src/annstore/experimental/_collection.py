@@ -817,6 +817,20 @@ class AnnCollectionView(_IterateMixin):
             self._materialize()
         return self.__dict__.copy()
 
+    @classmethod
+    def _from_snapshot(
+        cls, reference: AnnCollection, oidx: np.ndarray, vidx: np.ndarray | None, snapshot: dict[tuple[str, Any], Any]
+    ) -> AnnCollectionView:
+        """A materialised view of ``reference[oidx, vidx]`` holding ``snapshot`` (converted values).
+
+        Names and keys come from ``reference`` (so they need not travel between processes);
+        the view keeps no reference to it, exactly like an unpickled view.
+        """
+        self = cls(reference, oidx, vidx, None)
+        self._snapshot = snapshot
+        self.reference = None
+        return self
+
     def __repr__(self) -> str:
         n_obs, n_vars = self.shape
         descr = f"AnnCollectionView object with n_obs × n_vars = {n_obs} × {n_vars}"
