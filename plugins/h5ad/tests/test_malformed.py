@@ -53,30 +53,20 @@ def _replace(path: str, data: Any) -> Callable[[h5py.File], None]:
     return f
 
 
-#: Shape checks happen when core builds the AnnData, outside the element reader that attaches
-#: the file and element path; they raise a plain ValueError without the file name today.
-_CORE_SHAPE_CHECK = pytest.mark.xfail(
-    reason="core: AnnData shape validation on read does not name the file/element "
-    "(needs read_anndata_root to wrap it; see the h5ad report)",
-    strict=True,
-)
-
 CASES = [
     pytest.param(_set_attr("X", "encoding-type", "csr_matrixx"), "/X", "csr_matrixx", id="unknown-encoding"),
     pytest.param(_set_attr("X", "encoding-version", "9.9.9"), "/X", "9.9.9", id="future-version"),
     pytest.param(_del_attr("X", "shape"), "/X", "shape", id="sparse-no-shape"),
-    pytest.param(_set_attr("X", "shape", np.array([20, 7])), "/X", "", id="sparse-shape-disagrees", marks=_CORE_SHAPE_CHECK),
+    pytest.param(_set_attr("X", "shape", np.array([20, 7])), "/X", "", id="sparse-shape-disagrees"),
     pytest.param(_replace("X/indptr", np.arange(5, dtype="i4")), "/X", "indptr", id="sparse-short-indptr"),
     pytest.param(_replace("X/indices", np.zeros(3, dtype="i4")), "/X", "", id="sparse-indices-length"),
     pytest.param(_replace("obs/cat/codes", np.full(20, 7, dtype="i1")), "/obs/cat", "", id="codes-out-of-range"),
     pytest.param(_del_attr("obs", "_index"), "/obs", "_index", id="dataframe-no-index-attr"),
     pytest.param(_set_attr("obs", "column-order", ["x", "missing"]), "/obs", "missing", id="dataframe-missing-column"),
     pytest.param(_replace("obs/x", np.arange(19.0)), "/obs", "", id="column-length"),
-    pytest.param(_replace("obsm/pca", np.ones((19, 2))), "/obsm", "", id="obsm-rows-disagree", marks=_CORE_SHAPE_CHECK),
-    pytest.param(_replace("layers/dense", np.zeros((20, 5))), "/layers", "", id="layer-shape-disagrees", marks=_CORE_SHAPE_CHECK),
-    pytest.param(_del_attr("obs/cat", "encoding-type"), "/obs", "", id="categorical-no-encoding",
-                 marks=pytest.mark.xfail(reason="core: the dataframe reader accepts a dict-valued "
-                                         "column (unencoded group) silently", strict=True)),
+    pytest.param(_replace("obsm/pca", np.ones((19, 2))), "/obsm", "", id="obsm-rows-disagree"),
+    pytest.param(_replace("layers/dense", np.zeros((20, 5))), "/layers", "", id="layer-shape-disagrees"),
+    pytest.param(_del_attr("obs/cat", "encoding-type"), "/obs", "", id="categorical-no-encoding"),
 ]
 
 
