@@ -51,3 +51,48 @@ def test_new_target_created(tmp_path: Path):
     with atomic_target(target) as tmp:
         tmp.write_bytes(b"x")
     assert target.read_bytes() == b"x"
+
+
+def _dead_pid() -> int:
+    import subprocess
+    import sys
+
+    p = subprocess.Popen([sys.executable, "-c", "pass"])
+    p.wait()
+    return p.pid
+
+
+def test_leftovers_of_dead_writers_are_cleaned(tmp_path: Path):
+    from annstore.io._atomic import clean_stale
+
+    target = tmp_path / "a.h5ad"
+    target.write_bytes(b"current")
+    dead, alive = _dead_pid(), __import__("os").getpid()
+    stale = tmp_path / f"{TMP_MARK}{dead}-abc-a.h5ad"
+    stale.write_bytes(b"half")
+    live = tmp_path / f"{TMP_MARK}{alive}-def-a.h5ad"
+    live.write_bytes(b"in progress")
+    other = tmp_path / f"{TMP_MARK}{dead}-abc-b.h5ad"
+    other.write_bytes(b"another target")
+    clean_stale(target)
+    assert not stale.exists()
+    assert live.exists() and other.exists()
+    assert target.read_bytes() == b"current"
+
+
+def test_writer_killed_between_directory_renames_is_restored(tmp_path: Path):
+    """A writer that died after moving the old store aside, before moving the new one in:
+    the old store is renamed back; the half-finished new one is dropped."""
+    target = tmp_path / "a.zarr"
+    dead = _dead_pid()
+    aside = tmp_path / f"{TMP_MARK}old-{dead}-abc-a.zarr"
+    aside.mkdir()
+    (aside / "old").write_text("1")
+    new = tmp_path / f"{TMP_MARK}{dead}-def-a.zarr"
+    new.mkdir()
+    with atomic_target(target) as tmp:
+        assert sorted(p.name for p in target.iterdir()) == ["old"]  # restored before writing
+        tmp.mkdir()
+        (tmp / "newest").write_text("3")
+    assert sorted(p.name for p in target.iterdir()) == ["newest"]
+    assert _leftovers(tmp_path) == []

@@ -92,20 +92,8 @@ def test_zero_corruption_base_reads(tmp_path: Path) -> None:
         pool.close()
 
 
-ZARR_ROOT_META_XFAIL = (
-    "zarr plugin: damaged root metadata (.zattrs/.zgroup/.zmetadata/zarr.json) makes "
-    "zarr.open_group raise a bare json.JSONDecodeError/ValueError from "
-    "annstore_zarr._store._open_group, naming neither file nor element. Fix in "
-    "plugins/zarr/src/annstore_zarr/_store.py::_open_group: `except (ValueError, KeyError, "
-    "TypeError) as e: raise InvalidFileError(f'Malformed zarr metadata in "
-    "{_store_filename(store)!r}: {type(e).__name__}: {e}', filename=_store_filename(store), "
-    "path='/') from e`."
-)
-
-
 @pytest.mark.parametrize("kind", ["zarr2", "zarr3"])
 @pytest.mark.parametrize("damage", ["garbage", "empty"])
-@pytest.mark.xfail(strict=True, reason=ZARR_ROOT_META_XFAIL)
 def test_zarr_root_metadata_damage(kind: str, damage: str, tmp_path: Path) -> None:
     _skip_unless(kind)
     base = _corrupt.make_base(kind, tmp_path)

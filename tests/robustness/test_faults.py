@@ -132,17 +132,6 @@ def test_writer_killed_mid_write_loses_nothing(fmt: str, tmp_path: Path) -> None
 
 
 @pytest.mark.parametrize("fmt", list(FORMATS))
-@pytest.mark.xfail(
-    strict=True,
-    reason=(
-        "core/src/annstore/io/_atomic.py (owner: IO core): a SIGKILLed writer leaves its "
-        "'.annstore-tmp-<uuid>-<name>' sibling behind, and nothing removes it. Fix: name the "
-        "temporary f'{TMP_MARK}{os.getpid()}-{uuid}-{name}' and, at the start of "
-        "atomic_target, _remove() every sibling matching f'{TMP_MARK}*-{target.name}' whose pid "
-        "is not alive (os.kill(pid, 0) raises ProcessLookupError) — same for the 'old-' "
-        "aside of directory swaps."
-    ),
-)
 def test_stale_temporaries_of_a_killed_writer_are_cleaned_by_the_next_write(
     fmt: str, tmp_path: Path
 ) -> None:

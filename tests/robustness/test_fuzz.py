@@ -94,9 +94,9 @@ def _fresh(kind: str, workdir: Path, name: str = "fuzz") -> Path:
     return _corrupt.copy_store(base, dst)
 
 
-#: A zarr store's root metadata is parsed by zarr-python when the store is opened, before
-#: annstore sees any element; its damage is the known zarr-plugin bug pinned by
-#: ``test_corruption.py::test_zarr_root_metadata_damage`` (xfail), so the fuzzer spares it.
+#: A zarr store's root metadata is parsed by zarr-python when the store is opened; its damage
+#: has its own deterministic cases in ``test_corruption.py::test_zarr_root_metadata_damage``,
+#: so the fuzzer spends its budget on the elements.
 _ROOT_META = {".zattrs", ".zgroup", ".zmetadata", "zarr.json"}
 
 

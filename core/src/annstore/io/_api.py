@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+import os
+import time
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from os import PathLike
+from pathlib import Path
 from types import MappingProxyType
 from typing import TYPE_CHECKING, Any, Literal
 
 from ..errors import CapabilityError, UnknownFormatError
-from ._atomic import atomic_target, is_local_path
+from ._atomic import TMP_MARK, atomic_target, is_local_path
 from ._dispatch import ReadContext, WriteContext
 from ._guess import _suffix_match, guess_format, require_format
 from ._plugins import get_plugin_manager
@@ -143,6 +146,61 @@ def read(
     options
         Format-specific reader options (``as_sparse`` for h5ad, ``delimiter`` for text, ...).
     """
+    if not backed and is_local_path(path):
+        return _read_consistent(path, format, storage_options, options)
+    return _read_once(path, format, backed, storage_options, options)
+
+
+#: How often a whole read is retried when the file was replaced while it was being read.
+_SWAP_RETRIES = 8
+
+
+def _inode(path: Any) -> int | None:
+    try:
+        return os.stat(path).st_ino
+    except OSError:
+        return None
+
+
+def _swap_in_progress(path: Any) -> bool:
+    p = Path(path)
+    try:
+        return any(p.parent.glob(f"{TMP_MARK}old-*-{p.name}"))
+    except OSError:
+        return False
+
+
+def _read_consistent(
+    path: Any, format: str | None, storage_options: Any, options: dict[str, Any]
+) -> AnnData:
+    """Read ``path`` so that a concurrent atomic replacement is never seen half-way.
+
+    A replacement (see :mod:`annstore.io._atomic`) gives ``path`` a new inode. When the inode
+    changed during a read, or the read failed while a replacement was under way, the read is
+    repeated, so the result is wholly the old or wholly the new content. This matters for
+    directory stores (zarr), whose chunks are opened by path one at a time; a file (h5ad) is
+    held open and is consistent anyway.
+    """
+    for attempt in range(_SWAP_RETRIES):
+        before = _inode(path)
+        try:
+            out = _read_once(path, format, None, storage_options, options)
+        except Exception:
+            if attempt + 1 < _SWAP_RETRIES and (
+                _inode(path) != before or before is None and _swap_in_progress(path)
+            ):
+                time.sleep(0.005 * 2**attempt)
+                continue
+            raise
+        if before is not None and _inode(path) == before:
+            return out
+        time.sleep(0.005 * 2**attempt)
+    return _read_once(path, format, None, storage_options, options)
+
+
+def _read_once(
+    path: Any, format: str | None, backed: Any, storage_options: Any, options: dict[str, Any]
+) -> AnnData:
     fmt = format or guess_format(path)
     info = require_format(fmt)
     if backed:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import glob
 import os
 import shutil
 import uuid
@@ -9,7 +10,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-__all__ = ["atomic_target", "is_local_path"]
+__all__ = ["atomic_target", "clean_stale", "is_local_path"]
 
 TMP_MARK = ".annstore-tmp-"
 
@@ -28,6 +29,43 @@ def _remove(p: Path) -> None:
             pass
 
 
+def _tmp_name(target: Path, *, old: bool = False) -> Path:
+    # the writer's pid is part of the name, so a later write can tell a dead writer's leftovers
+    tag = "old-" if old else ""
+    return target.with_name(f"{TMP_MARK}{tag}{os.getpid()}-{uuid.uuid4().hex[:12]}-{target.name}")
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # exists, owned by someone else
+        return True
+    return True
+
+
+def clean_stale(target: str | os.PathLike[str]) -> None:
+    """Remove what writers of ``target`` that died (SIGKILL, power loss) left behind.
+
+    A dead writer's temporary sibling is deleted. If it died between the two renames of a
+    directory swap, ``target`` is missing and the old store waits under its ``old-`` name: it is
+    renamed back, so nothing is ever lost. Leftovers of live writers are not touched.
+    """
+    target = Path(target)
+    pattern = f"{glob.escape(TMP_MARK)}*-{glob.escape(target.name)}"
+    for p in sorted(target.parent.glob(pattern)):
+        rest = p.name[len(TMP_MARK):]
+        old = rest.startswith("old-")
+        pid_s = rest[4:].split("-", 1)[0] if old else rest.split("-", 1)[0]
+        if not pid_s.isdigit() or _alive(int(pid_s)):
+            continue
+        if old and not target.exists():
+            os.replace(p, target)
+        else:
+            _remove(p)
+
+
 @contextmanager
 def atomic_target(target: str | os.PathLike[str]) -> Iterator[Path]:
     """Yield a temporary sibling path; on success it replaces ``target``, on error it is removed.
@@ -38,7 +76,8 @@ def atomic_target(target: str | os.PathLike[str]) -> Iterator[Path]:
     instant between the two renames.
     """
     target = Path(target)
-    tmp = target.with_name(f"{TMP_MARK}{uuid.uuid4().hex[:12]}-{target.name}")
+    clean_stale(target)
+    tmp = _tmp_name(target)
     try:
         yield tmp
     except BaseException:
@@ -48,7 +87,7 @@ def atomic_target(target: str | os.PathLike[str]) -> Iterator[Path]:
         return
     if tmp.is_dir():
         if target.exists():
-            aside = target.with_name(f"{TMP_MARK}old-{uuid.uuid4().hex[:12]}-{target.name}")
+            aside = _tmp_name(target, old=True)
             os.replace(target, aside)
             try:
                 os.replace(tmp, target)
@@ -61,7 +100,7 @@ def atomic_target(target: str | os.PathLike[str]) -> Iterator[Path]:
             os.replace(tmp, target)
     else:
         if target.is_dir():
-            aside = target.with_name(f"{TMP_MARK}old-{uuid.uuid4().hex[:12]}-{target.name}")
+            aside = _tmp_name(target, old=True)
             os.replace(target, aside)
             os.replace(tmp, target)
             _remove(aside)

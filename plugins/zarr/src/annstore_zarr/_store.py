@@ -740,6 +740,9 @@ def _open_group(store: Any, mode: str, zarr_format: int | None) -> Any:
     except zarr.errors.ContainsArrayError as e:
         msg = f"Expected a zarr group at {_store_filename(store)!r}; found an array."
         raise InvalidFileError(msg, filename=_store_filename(store), path="/") from e
+    except (ValueError, KeyError, TypeError) as e:  # damaged zarr.json/.zattrs/.zgroup/.zmetadata
+        msg = f"Malformed zarr metadata in {_store_filename(store)!r}: {type(e).__name__}: {e}"
+        raise InvalidFileError(msg, filename=_store_filename(store), path="/") from e
 
 
 def _was_consolidated(group: Any) -> bool:
