@@ -149,14 +149,15 @@ def _invalid(node: Any, what: str) -> InvalidFileError:
     return invalid(node, what)
 
 
-class ReadContext:
-    """Reads elements recursively; encodings call :meth:`read_elem` for their children."""
+class _Context:
+    """What reading and writing share: the registry, the user's callback, free-form options
+    (``as_sparse``, ``as_dense``, ``x_chunks``, ...) for the encodings that honour them."""
 
     def __init__(
         self,
         registry: Registry | None = None,
         *,
-        callback: ReadCallback | None = None,
+        callback: Any = None,
         options: Mapping[str, Any] | None = None,
     ) -> None:
         if registry is None:
@@ -165,8 +166,14 @@ class ReadContext:
             registry = get_registry()
         self.registry = registry
         self.callback = callback
-        #: Free-form reader options (e.g. ``as_sparse``), for encodings that honour them.
         self.options: Mapping[str, Any] = options or {}
+
+
+class ReadContext(_Context):
+    """Reads elements recursively; encodings call :meth:`read_elem` for their children.
+
+    ``callback`` is a :data:`ReadCallback` (see :func:`read_dispatched`).
+    """
 
     def read_elem(self, elem: Any) -> Any:
         node = as_node(elem)
@@ -222,24 +229,11 @@ class _ReadFunc:
         return self._ctx._read(node, IOSpec.from_attrs(node.attrs))
 
 
-class WriteContext:
-    """Writes elements recursively; encodings call :meth:`write_elem` for their children."""
+class WriteContext(_Context):
+    """Writes elements recursively; encodings call :meth:`write_elem` for their children.
 
-    def __init__(
-        self,
-        registry: Registry | None = None,
-        *,
-        callback: WriteCallback | None = None,
-        options: Mapping[str, Any] | None = None,
-    ) -> None:
-        if registry is None:
-            from ._plugins import get_registry
-
-            registry = get_registry()
-        self.registry = registry
-        self.callback = callback
-        #: Free-form writer options (e.g. ``as_dense``, ``convert_strings_to_categoricals``).
-        self.options: Mapping[str, Any] = options or {}
+    ``callback`` is a :data:`WriteCallback` (see :func:`write_dispatched`).
+    """
 
     def write_elem(
         self,
