@@ -225,6 +225,26 @@ def test_shipped_batch_is_compact(adatas: list[ad.AnnData]) -> None:
     pd.testing.assert_series_equal(cat, cat0)
 
 
+@pytest.mark.parametrize("workers", [0, 2])
+def test_sparse_tensors(h5ad_paths: list[Path], expected: ad.AnnData, workers: int) -> None:
+    loader = AnnLoader(
+        h5ad_paths, batch_size=10, shuffle=True, generator=torch.Generator().manual_seed(4),
+        sparse_tensors=True, num_workers=workers,
+    )
+    seen = 0
+    for b in loader:
+        x = b.X
+        assert x.layout == torch.sparse_csr
+        pos = _positions(expected, b.obs["row"].numpy())
+        np.testing.assert_array_equal(x.to_dense().numpy(), _dense(expected.X)[pos])
+        assert b.layers["raw"].layout == torch.strided  # a dense layer stays dense
+        np.testing.assert_array_equal(b.layers["raw"].numpy(), expected.layers["raw"][pos])
+        seen += x.shape[0]
+    assert seen == expected.n_obs
+    with pytest.raises(ValueError, match="use_default_converter"):
+        AnnLoader(h5ad_paths, sparse_tensors=True, use_default_converter=False)
+
+
 def test_spawned_workers_reopen_files(h5ad_paths: list[Path], expected: ad.AnnData) -> None:
     loader = AnnLoader(
         [ad.read_h5ad(p, backed="r") for p in h5ad_paths],

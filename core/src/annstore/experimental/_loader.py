@@ -7,6 +7,7 @@ only when ``AnnLoader`` is first used.
 from __future__ import annotations
 
 import os
+import warnings
 from collections.abc import Callable, Mapping, Sequence
 from copy import copy
 from functools import partial
@@ -16,7 +17,13 @@ import numpy as np
 import pandas as pd
 import torch
 from scipy import sparse
-from torch.utils.data import BatchSampler, DataLoader, RandomSampler, SequentialSampler, get_worker_info
+from torch.utils.data import (
+    BatchSampler,
+    DataLoader,
+    RandomSampler,
+    SequentialSampler,
+    get_worker_info,
+)
 
 from .._anndata import AnnData
 from ._collection import ATTRS, AnnCollection, AnnCollectionView, _select_convert
@@ -36,10 +43,12 @@ _COLLECTION_KWARGS = (
 )
 
 
-def default_converter(arr: Any, *, use_cuda: bool = False, pin_memory: bool = False) -> Any:
+def default_converter(arr: Any, *, use_cuda: bool = False, pin_memory: bool = False, sparse_tensors: bool = False) -> Any:
     """Turn numeric arrays (dense, sparse, numeric pandas columns) into torch tensors.
 
-    Non-numeric values (categoricals, strings, booleans) are returned unchanged, as anndata does.
+    Sparse matrices become dense tensors, or torch sparse CSR tensors with ``sparse_tensors``
+    (sharing the matrix's arrays: no copy). Non-numeric values (categoricals, strings,
+    booleans) are returned unchanged, as anndata does.
     """
     if isinstance(arr, torch.Tensor):
         if use_cuda:
@@ -49,6 +58,11 @@ def default_converter(arr: Any, *, use_cuda: bool = False, pin_memory: bool = Fa
     if dtype is None or not isinstance(dtype, np.dtype) or not np.issubdtype(dtype, np.number):
         return arr
     if sparse.issparse(arr):
+        if sparse_tensors:
+            t = _sparse_csr_tensor(arr)
+            if use_cuda:
+                return t.cuda()
+            return t.pin_memory() if pin_memory else t
         arr = arr.toarray()
     elif isinstance(arr, pd.Series | pd.DataFrame):
         arr = arr.to_numpy()
@@ -59,6 +73,26 @@ def default_converter(arr: Any, *, use_cuda: bool = False, pin_memory: bool = Fa
     if use_cuda:
         return t.cuda()
     return t.pin_memory() if pin_memory else t
+
+
+def _writable(a: np.ndarray) -> np.ndarray:
+    a = np.ascontiguousarray(a)
+    return a if a.flags.writeable else a.copy()
+
+
+def _sparse_csr_tensor(m: Any) -> torch.Tensor:
+    """A torch sparse CSR tensor of a scipy sparse matrix (its arrays shared when possible)."""
+    m = m.tocsr()
+    # torch wants crow and col indices of one integer dtype
+    idx_dtype = np.int32 if max(m.nnz, m.shape[1]) < 2**31 else np.int64
+    crow = _writable(m.indptr.astype(idx_dtype, copy=False))
+    col = _writable(m.indices.astype(idx_dtype, copy=False))
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message="Sparse CSR tensor support is in beta", category=UserWarning)
+        return torch.sparse_csr_tensor(
+            torch.from_numpy(crow), torch.from_numpy(col), torch.from_numpy(_writable(m.data)),
+            size=m.shape, check_invariants=False,
+        )
 
 
 class _Chain:
@@ -256,6 +290,10 @@ class AnnLoader(DataLoader):  # type: ignore[type-arg]
     use_default_converter
         Convert numeric values to tensors (applied after converters already set on an
         AnnCollection); ``pin_memory=True`` pins them.
+    sparse_tensors
+        With the default converter, turn sparse matrices (``X``, layers) into torch sparse CSR
+        tensors instead of dense tensors (annstore only: anndata always densifies). The
+        tensor shares the CSR's arrays, so a batch costs no dense ``n_obs x n_vars`` array.
     use_cuda
         Move tensors to the default CUDA device (with the default converter).
     kwargs
@@ -274,12 +312,16 @@ class AnnLoader(DataLoader):  # type: ignore[type-arg]
         shuffle: bool = False,
         use_default_converter: bool = True,
         use_cuda: bool = False,
+        sparse_tensors: bool = False,
         **kwargs: Any,
     ) -> None:
+        if sparse_tensors and not use_default_converter:
+            msg = "sparse_tensors=True needs use_default_converter=True (it is an option of the default converter)."
+            raise ValueError(msg)
         dataset = _as_collection(adatas, kwargs)
         if use_default_converter:
             pin_memory = kwargs.pop("pin_memory", False)
-            top = partial(default_converter, use_cuda=use_cuda, pin_memory=pin_memory)
+            top = partial(default_converter, use_cuda=use_cuda, pin_memory=pin_memory, sparse_tensors=sparse_tensors)
             keys = dict(dataset.attrs_keys, X=[])
             dataset.convert = _convert_on_top(dataset.convert, top, keys)
         kwargs.setdefault("collate_fn", _collate)
