@@ -14,6 +14,8 @@ gives the median (and every run). Columns (samples/second, higher is better):
 * ``annstore CSR``: ``AnnLoader([path], batch_size, shuffle=True, use_default_converter=False)``;
   each batch's ``X`` is read (scipy CSR). One process (``num_workers=0``).
 * ``annstore tensor``: the same with the default converter (dense torch tensor). One process.
+* ``annstore sparse tensor``: the same with ``sparse_tensors=True`` (torch sparse CSR tensor,
+  sharing the CSR's arrays; annstore only: anndata's converter always densifies). One process.
 * ``annstore CSR, 2 workers`` / ``annstore tensor, 2 workers``: the same with ``num_workers=2``
   (worker start-up included in the time). anndata's AnnLoader cannot batch with workers (with
   ``num_workers > 0`` it falls back to per-sample fetching), so these rows have no anndata
@@ -73,14 +75,16 @@ def write_file(path: Path, scale: float, seed: int = 0) -> tuple[int, int]:
     return n_obs, n_vars
 
 
-def run_annstore(path: Path, batch_size: int, max_batches: int | None, *, tensor: bool, workers: int = 0) -> tuple[float, int]:
+def run_annstore(
+    path: Path, batch_size: int, max_batches: int | None, *, tensor: bool, workers: int = 0, sparse_tensors: bool = False
+) -> tuple[float, int]:
     import torch
 
     from annstore.experimental import AnnLoader
 
     loader = AnnLoader(
         [path], batch_size=batch_size, shuffle=True, generator=torch.Generator().manual_seed(0),
-        use_default_converter=tensor, num_workers=workers,
+        use_default_converter=tensor, num_workers=workers, sparse_tensors=sparse_tensors,
     )
     n = 0
     t0 = time.perf_counter()
@@ -214,6 +218,9 @@ def main(argv: list[str] | None = None) -> int:
         "h5py floor (CSR)": lambda: run_floor(path, args.batch_size, args.max_batches),
         "annstore CSR": lambda: run_annstore(path, args.batch_size, args.max_batches, tensor=False),
         "annstore tensor": lambda: run_annstore(path, args.batch_size, args.max_batches, tensor=True),
+        "annstore sparse tensor": lambda: run_annstore(
+            path, args.batch_size, args.max_batches, tensor=True, sparse_tensors=True
+        ),
         "annstore CSR, 2 workers": lambda: run_annstore(path, args.batch_size, args.max_batches, tensor=False, workers=2),
         "annstore tensor, 2 workers": lambda: run_annstore(path, args.batch_size, args.max_batches, tensor=True, workers=2),
     }
@@ -260,7 +267,8 @@ def main(argv: list[str] | None = None) -> int:
     ad_rate = res.get("anndata stand-in")
     if ad_rate:
         print()
-        for name in ("annstore tensor", "annstore CSR", "annstore tensor, 2 workers", "annstore CSR, 2 workers"):
+        for name in ("annstore tensor", "annstore sparse tensor", "annstore CSR", "annstore tensor, 2 workers",
+                     "annstore CSR, 2 workers"):
             if name in res:
                 r = res[name] / ad_rate
                 print(f"  {name + ' / anndata stand-in':<46} {r:5.2f}x  {'>= 3x: met' if r >= 3 else '< 3x'}")
