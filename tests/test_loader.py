@@ -245,6 +245,23 @@ def test_sparse_tensors(h5ad_paths: list[Path], expected: ad.AnnData, workers: i
         AnnLoader(h5ad_paths, sparse_tensors=True, use_default_converter=False)
 
 
+def test_loader_over_a_view(adatas: list[ad.AnnData], expected: ad.AnnData) -> None:
+    coll = AnnCollection(adatas)
+    view = coll[np.arange(20, 55)][:, [1, 4, 7]]
+    runs = []
+    for workers in (0, 2):
+        loader = AnnLoader(view, batch_size=8, shuffle=True, generator=torch.Generator().manual_seed(0), num_workers=workers)
+        runs.append([(list(b.obs_names), list(b.var_names), b.X.numpy().copy()) for b in loader])
+    assert view._snapshot is None and view.reference is coll  # the view passed in stays lazy
+    assert len(runs[0]) == len(runs[1]) == 5
+    for (n0, v0, x0), (n2, v2, x2) in zip(*runs, strict=True):
+        assert n0 == n2 and v0 == v2 == ["g1", "g4", "g7"]
+        np.testing.assert_array_equal(x0, x2)
+        pos = expected.obs_names.get_indexer(n0)
+        assert ((pos >= 20) & (pos < 55)).all()
+        np.testing.assert_array_equal(x0, _dense(expected.X)[pos][:, [1, 4, 7]])
+
+
 def test_spawned_workers_reopen_files(h5ad_paths: list[Path], expected: ad.AnnData) -> None:
     loader = AnnLoader(
         [ad.read_h5ad(p, backed="r") for p in h5ad_paths],

@@ -817,6 +817,14 @@ class AnnCollectionView(_IterateMixin):
             self._materialize()
         return self.__dict__.copy()
 
+    def __copy__(self) -> AnnCollectionView:
+        # A shallow copy stays lazy (``copy`` would otherwise go through ``__getstate__``, which
+        # reads everything); it gets its own cache and converters.
+        new = type(self).__new__(type(self))
+        new.__dict__.update(self.__dict__)
+        new._cache = dict(self._cache)
+        return new
+
     @classmethod
     def _from_snapshot(
         cls, reference: AnnCollection, oidx: np.ndarray, vidx: np.ndarray | None, snapshot: dict[tuple[str, Any], Any]
