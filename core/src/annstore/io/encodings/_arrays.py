@@ -72,6 +72,8 @@ def classify_object_array(arr: np.ndarray) -> tuple[str, Any]:
     The first offending value (neither ``str`` nor missing) is returned with its flat index.
     """
     flat = arr.reshape(-1)
+    if flat.size and _pd_infer_dtype(flat) == "string":
+        return "str", None  # every element a str instance: checked at C speed
     missing = False
     for i, x in enumerate(flat.tolist()):
         if isinstance(x, str):
@@ -92,9 +94,21 @@ def mixed_object_error(index: Any, value: Any, where: str) -> UnsupportedValueEr
     return UnsupportedValueError(msg)
 
 
+def _pd_infer_dtype(flat: np.ndarray) -> str:
+    import pandas as pd
+
+    return str(pd.api.types.infer_dtype(flat, skipna=False))
+
+
 def _as_str_array(arr: np.ndarray) -> np.ndarray:
+    if arr.dtype.kind in "UT":
+        return arr.astype(object)  # numpy boxes each element as a plain str in C
+    items = arr.reshape(-1).tolist()
     out = np.empty(arr.shape, dtype=object)
-    out.reshape(-1)[:] = [str(x) for x in arr.reshape(-1).tolist()]
+    if set(map(type, items)) <= {str}:
+        out.reshape(-1)[:] = items  # already plain str (the common case): no per-item call
+    else:
+        out.reshape(-1)[:] = [str(x) for x in items]
     return out
 
 
