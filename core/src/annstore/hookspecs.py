@@ -96,7 +96,8 @@ def annstore_open_store(
     :param format: The format name core resolved (explicit or guessed).
     :param mode: One of ``"r"``, ``"r+"``, ``"w"``, ``"a"``; core has checked it.
     :param storage_options: Backend options (e.g. fsspec options for remote stores, or the
-        zarr format to write); may be empty.
+        zarr format to write); may be empty. Format-neutral keys core may pass:
+        ``chunk_cache_bytes`` (per-array read cache size; ignore it if you have no cache).
 
     .. versionadded:: 0.1
 

@@ -6,11 +6,10 @@ from typing import Any
 
 import numpy as np
 
-from ._sparse import _normalize_axis
+from ._sparse import _normalize_axis, backend_name
 
 __all__ = ["BackedArray"]
 
-_BACKENDS = {"h5ad": "hdf5", "zarr": "zarr"}
 
 
 def _expand(index: Any, ndim: int) -> tuple[Any, ...]:
@@ -60,8 +59,7 @@ class BackedArray:
 
     @property
     def backend(self) -> str:
-        fmt = getattr(self._node, "format", "")
-        return _BACKENDS.get(fmt, fmt)
+        return backend_name(getattr(self._node, "format", ""))
 
     @property
     def name(self) -> str:

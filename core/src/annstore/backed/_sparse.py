@@ -35,6 +35,11 @@ _I32_MAX = np.iinfo(np.int32).max
 _BACKENDS = {"h5ad": "hdf5", "zarr": "zarr"}
 
 
+def backend_name(fmt: str) -> str:
+    """anndata's name for the storage backend of format ``fmt`` (``.backend`` of backed arrays)."""
+    return _BACKENDS.get(fmt, fmt)
+
+
 # ---------------------------------------------------------------------------- index parsing
 
 
@@ -194,7 +199,7 @@ class BaseCompressedSparseDataset:
     @property
     def backend(self) -> str:
         """Storage backend: ``"hdf5"``, ``"zarr"``, or the store's format name."""
-        return _BACKENDS.get(self._node.format, self._node.format)
+        return backend_name(self._node.format)
 
     @property
     def group(self) -> Any:

@@ -58,11 +58,11 @@ _SLAB_CAP: Final = 1 << 20
 #: Chunk length of the 1-d arrays of a written sparse matrix (h5py/zarr chunks).
 _ARRAY_CHUNK: Final = 1 << 18
 
-#: HDF5 chunk cache of the files concat_on_disk opens itself (bytes per open dataset). Slabs
+#: Read cache of the files concat_on_disk opens itself (bytes per open array). Slabs
 #: are read and written as long contiguous ranges, so a cache only holds copies of chunks
 #: already delivered: h5py/HDF5 2's default (8 MiB per dataset) kept 16 MiB per input alive
 #: for as long as its ``data``/``indices`` stayed open.
-_H5_CHUNK_CACHE: Final = 0
+_CHUNK_CACHE_BYTES: Final = 0
 
 _SPARSE_ENCODINGS: Final = {"csr_matrix": "csr", "csc_matrix": "csc", "csr": "csr", "csc": "csc"}
 
@@ -145,8 +145,9 @@ def _describe(x: Any) -> str:
 
 
 def _store_options(fmt: str | None) -> dict[str, Any]:
-    """Storage options for a file concat_on_disk opens itself: small HDF5 chunk caches."""
-    return {"rdcc_nbytes": _H5_CHUNK_CACHE} if fmt == "h5ad" else {}
+    """Storage options for a file concat_on_disk opens itself: small chunk caches (the
+    format-neutral ``chunk_cache_bytes`` option; backends without a cache ignore it)."""
+    return {"chunk_cache_bytes": _CHUNK_CACHE_BYTES}
 
 
 def _open_input(stack: ExitStack, i: int, f: Any, formats: dict[int, str | None]) -> GroupLike:

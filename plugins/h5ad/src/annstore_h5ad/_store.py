@@ -638,6 +638,8 @@ def open_h5_store(path: Any, mode: str = "r", **storage_options: Any) -> H5Group
         msg = f"Expected mode one of {tuple(_MODES)}; got {mode!r} instead."
         raise ValueError(msg) from None
     file_kw = {k: v for k, v in storage_options.items() if k in ("driver", "libver", "locking", "rdcc_nbytes", "rdcc_nslots")}
+    if "chunk_cache_bytes" in storage_options:  # annstore's format-neutral name for the cache
+        file_kw.setdefault("rdcc_nbytes", int(storage_options["chunk_cache_bytes"]))
     try:
         f = h5py.File(path, h5mode, **file_kw)
     except OSError as e:
