@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from ._alias import install_as_anndata
 from ._anndata import AnnData
 from ._raw import Raw
 from ._settings import settings
@@ -47,6 +48,7 @@ __all__ = [
     "WriteWarning",
     "concat",
     "hookimpl",
+    "install_as_anndata",
     "list_formats",
     "read",
     "read_elem",

@@ -41,6 +41,8 @@ __all__ = [
     "IndexSupport",
     "OpenMode",
     "PathLikeStr",
+    "SupportsArrayApi",
+    "SupportsArrayApiBase",
 ]
 
 OpenMode = Literal["r", "r+", "w", "a"]
@@ -122,3 +124,25 @@ class BackedSparseSource(Protocol):
     ) -> tuple[np.ndarray[Any, Any], np.ndarray[Any, Any]]:
         """Return concatenated ``data``/``indices`` of several ``[start, stop)`` ranges."""
         ...
+
+
+@runtime_checkable
+class SupportsArrayApiBase(Protocol):
+    """An array of the Python array API standard (``anndata.types.SupportsArrayApiBase``)."""
+
+    device: Any
+    shape: tuple[int, ...]
+    size: int
+
+    def __array_namespace__(self, *, api_version: str | None = None) -> Any: ...
+    def to_device(self, device: Any, /, *, stream: Any = ...) -> Any: ...
+    def __getitem__(self, k: object) -> Any: ...
+
+
+@runtime_checkable
+class SupportsArrayApi(SupportsArrayApiBase, Protocol):
+    """An array API array that also supports DLPack exchange."""
+
+    def __dlpack__(self, *, stream: Any = None, max_version: Any = None, dl_device: Any = None,
+                   copy: bool | None = None) -> Any: ...
+    def __dlpack_device__(self) -> tuple[int, int]: ...

@@ -1,0 +1,159 @@
+"""pytest plugin for the annstore side of the anndata-suite judge (loaded with ``-p``).
+
+It is copied next to anndata's downloaded tests by ``run.py``; nothing of anndata's is
+committed. It does three things, each listed in the report:
+
+1. ``annstore.install_as_anndata()``: ``import anndata`` and its public modules are annstore.
+2. anndata's *private* modules (``anndata._*``, ``anndata.compat``) become placeholder
+   modules. A name imported from one is a placeholder that raises :class:`PrivateAPIUsed` when
+   it is used, so a test that needs anndata's private code is counted apart instead of failing
+   or being dropped. Two kinds of names resolve to real objects instead:
+   the few private names that ``install_as_anndata()`` supports for known clients
+   (``annstore._alias.CLIENT_PRIVATE_NAMES``), and the names of ``anndata.compat`` that are
+   only aliases of third-party types (``THIRD_PARTY_ALIASES`` below).
+3. ``anndata.tests.helpers`` is anndata's own helpers file with its private imports rewritten
+   (``run.py`` does the rewrite and lists each line it changed).
+"""
+
+from __future__ import annotations
+
+import importlib
+import importlib.abc
+import importlib.machinery
+import importlib.util
+import os
+import sys
+import types
+from typing import Any
+
+import annstore
+from annstore._alias import CLIENT_PRIVATE_NAMES
+
+annstore.install_as_anndata()
+
+
+class PrivateAPIUsed(Exception):  # noqa: N818 - the report searches for this name
+    """A test used a private anndata name that annstore does not provide."""
+
+
+def _third_party_aliases() -> dict[str, Any]:
+    from scipy import sparse
+
+    out: dict[str, Any] = {
+        "CSMatrix": sparse.csr_matrix | sparse.csc_matrix,
+        "CSArray": sparse.csr_array | sparse.csc_array,
+    }
+    try:
+        from dask.array import Array
+
+        out["DaskArray"] = Array
+    except ImportError:
+        out["DaskArray"] = type("Array", (), {"__module__": "dask.array"})
+    try:
+        import xarray
+
+        out.update(XDataArray=xarray.DataArray, XDataset=xarray.Dataset, XVariable=xarray.Variable)
+    except ImportError:
+        pass
+    try:
+        import awkward
+
+        out["AwkArray"] = awkward.Array
+        out["awkward"] = awkward
+    except ImportError:
+        pass
+    # cupy is not installed here: anndata uses stand-in types of the same names
+    for name, mod in [("CupyArray", "cupy"), ("CupySparseMatrix", "cupyx.scipy.sparse"),
+                      ("CupyCSRMatrix", "cupyx.scipy.sparse"), ("CupyCSCMatrix", "cupyx.scipy.sparse")]:
+        out[name] = type(name, (), {"__module__": mod})
+    out["CupyCSMatrix"] = out["CupyCSCMatrix"] | out["CupyCSRMatrix"]
+
+    def has_xp_base(x: Any) -> bool:
+        from annstore.types import SupportsArrayApiBase
+
+        return isinstance(x, SupportsArrayApiBase)
+
+    out["has_xp_base"] = has_xp_base
+    return out
+
+
+THIRD_PARTY_ALIASES = _third_party_aliases()
+
+
+class _PlaceholderMeta(type):
+    def _fail(cls, *args: Any, **kwargs: Any) -> Any:
+        msg = f"PrivateAPIUsed: {cls.__qualname__} (anndata private API; not provided by annstore)"
+        raise PrivateAPIUsed(msg)
+
+    __call__ = _fail
+    __instancecheck__ = _fail  # type: ignore[assignment]
+    __subclasscheck__ = _fail  # type: ignore[assignment]
+    __iter__ = _fail
+    __getitem__ = _fail
+    __len__ = _fail
+    __enter__ = _fail
+
+    def __getattr__(cls, name: str) -> Any:
+        if name.startswith("__") and name.endswith("__"):
+            raise AttributeError(name)
+        cls._fail()
+
+    def __or__(cls, other: Any) -> Any:
+        return cls
+
+    __ror__ = __or__
+
+
+def _placeholder(qualname: str) -> type:
+    return _PlaceholderMeta(qualname, (), {"__qualname__": qualname, "__module__": qualname.rpartition(".")[0]})
+
+
+class _PrivateModule(types.ModuleType):
+    def __getattr__(self, name: str) -> Any:
+        if name.startswith("__") and name.endswith("__"):
+            raise AttributeError(name)
+        table = CLIENT_PRIVATE_NAMES.get(self.__name__, {})
+        if name in table:
+            mod, _, attr = table[name].partition(":")
+            value = getattr(importlib.import_module(mod), attr)
+        elif self.__name__ == "anndata.compat" and name in THIRD_PARTY_ALIASES:
+            value = THIRD_PARTY_ALIASES[name]
+        else:
+            value = _placeholder(f"{self.__name__}.{name}")
+        setattr(self, name, value)
+        return value
+
+
+class _Loader(importlib.abc.Loader):
+    def __init__(self, module: types.ModuleType) -> None:
+        self.module = module
+
+    def create_module(self, spec: Any) -> types.ModuleType:
+        return self.module
+
+    def exec_module(self, module: types.ModuleType) -> None:
+        pass
+
+
+HELPERS_PATH = os.environ.get("ANNSTORE_JUDGE_HELPERS", "")
+
+
+class PrivateFinder(importlib.abc.MetaPathFinder):
+    def find_spec(self, fullname: str, path: Any = None, target: Any = None) -> Any:
+        if fullname in ("anndata.tests", "anndata.tests.helpers"):
+            if fullname == "anndata.tests":
+                mod = types.ModuleType(fullname)
+                mod.__path__ = []
+                return importlib.machinery.ModuleSpec(fullname, _Loader(mod), is_package=True)
+            return importlib.util.spec_from_file_location(fullname, HELPERS_PATH)
+        parts = fullname.split(".")
+        if parts[0] != "anndata" or len(parts) < 2:
+            return None
+        if not (parts[1].startswith("_") or parts[1] == "compat"):
+            return None
+        mod = _PrivateModule(fullname)
+        mod.__path__ = []
+        return importlib.machinery.ModuleSpec(fullname, _Loader(mod), is_package=True)
+
+
+sys.meta_path.insert(0, PrivateFinder())
