@@ -102,6 +102,11 @@ class Settings:
             value = opt.check(value)
         self._values[name] = value
 
+    @property
+    def model_fields_set(self) -> set[str]:
+        """The option names (anndata's settings are a pydantic model; its test setup resets these)."""
+        return {o.name for o in _OPTIONS}
+
     def __dir__(self) -> list[str]:
         return [o.name for o in _OPTIONS] + ["override", "reset"]
 
