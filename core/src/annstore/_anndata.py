@@ -425,14 +425,43 @@ class AnnData:
         return self.shape[0]
 
     def __contains__(self, key: Any) -> bool:
+        """Whether the array (or container) an :mod:`annstore.acc` reference names exists.
+
+        ``A.obs["a"] in adata``, ``A.obsm["pca"][3] in adata``, ``A.layers["counts"] in adata``;
+        a mapping accessor (``A.obsm``) is in ``adata`` when that mapping has any entry.
+        """
+        from .acc import AdRef, GraphMapAcc, LayerMapAcc, MapAcc, MultiMapAcc, RefAcc
+
+        if isinstance(key, LayerMapAcc):
+            return bool(self.layers)
+        if isinstance(key, MultiMapAcc):
+            return bool(getattr(self, f"{key.dim}m"))
+        if isinstance(key, GraphMapAcc):
+            return bool(getattr(self, f"{key.dim}p"))
+        if isinstance(key, MapAcc):
+            msg = f"Unknown MapAcc subclass {type(key)}."
+            raise TypeError(msg)
+        if isinstance(key, RefAcc):
+            return key.isin(self)
+        if isinstance(key, AdRef):
+            return key.acc.isin(self, key.idx)
         msg = (
-            f"Unexpected key {key!r} is not a valid reference; use `key in adata.obs`, "
-            "`key in adata.var_names`, `key in adata.layers`, ... instead."
+            f"Unexpected key {key!r} is not a valid reference (`anndata.acc.*`); for names use "
+            "`key in adata.obs`, `key in adata.var_names`, `key in adata.layers`, ..."
         )
         raise TypeError(msg)
 
-    def __getitem__(self, index: Any) -> AnnData:
-        """A view of the selected observations and variables."""
+    def __getitem__(self, index: Any) -> Any:
+        """A view of the selected observations and variables, or the array an :mod:`annstore.acc` reference names."""
+        from .acc import AdRef, MapAcc, RefAcc
+
+        if isinstance(index, AdRef):
+            return index.acc.get(self, index.idx)
+        if isinstance(index, RefAcc):
+            return index.get(self)
+        if isinstance(index, MapAcc):
+            msg = f"Cannot index with {index} because this is not a path to an array-like structure."
+            raise IndexError(msg)
         oidx, vidx = normalize_indices(index, self.obs_names, self.var_names)
         return AnnData(self, oidx=oidx, vidx=vidx, asview=True)
 
