@@ -77,7 +77,14 @@ def _warn_dup(attr: str) -> None:
 
 
 def _get_vector(adata: Any, k: str, dim: Literal["obs", "var"], layer: str | None = None) -> Any:
-    """``obs_vector``/``var_vector``: a column of ``.obs``/``.var`` or a row/column of X or a layer."""
+    """``obs_vector``/``var_vector``: a column of ``.obs``/``.var`` or a row/column of X or a layer.
+
+    Resolved through :mod:`annstore.acc` as in anndata 0.13.4: a column comes back as its
+    backing array (``NumpyExtensionArray``, ``Categorical``, ...), a row or column of X as a 1-d
+    array of X's kind (dense for sparse X, a dask array for dask X).
+    """
+    from .acc import A
+
     other = "var" if dim == "obs" else "obs"
     in_df = k in getattr(adata, dim).columns
     in_names = k in getattr(adata, f"{other}_names")
@@ -88,18 +95,11 @@ def _get_vector(adata: Any, k: str, dim: Literal["obs", "var"], layer: str | Non
         msg = f"Could not find key {k} in .{other}_names or .{dim}.columns."
         raise KeyError(msg)
     if in_df:
-        # the column's backing array (NumpyExtensionArray, Categorical, ...), as anndata 0.13.4
-        return getattr(adata, dim)[k].array
-    X = adata._get_X(layer=layer)
-    names = getattr(adata, f"{other}_names")
-    pos = names.get_loc(k)
-    sl = slice(pos, pos + 1) if isinstance(pos, int | np.integer) else pos
-    a = subset(X, (sl, slice(None)) if dim == "var" else (slice(None), sl))
-    if sparse.issparse(a):
-        a = a.toarray()
-    elif hasattr(a, "compute"):
-        a = a.compute()
-    return np.ravel(np.asarray(a))
+        ref = getattr(A, dim)[k]
+    else:
+        acc = A.layers[layer]
+        ref = acc[:, k] if dim == "obs" else acc[k, :]
+    return adata[ref]
 
 
 class AnnData:
@@ -886,11 +886,25 @@ class AnnData:
         return pd.DataFrame(np.asarray(X), index=self.obs_names, columns=self.var_names)
 
     def obs_vector(self, k: str, /, *, layer: str | None = None) -> Any:
-        """Values of obs column ``k``, or of variable ``k`` in X (or ``layer``), per observation."""
+        """Values of obs column ``k``, or of variable ``k`` in X (or ``layer``), per observation.
+
+        Deprecated as in anndata 0.13 (a ``FutureWarning``): use ``adata[A.obs[k]]`` or
+        ``adata[A.layers[layer][:, k]]`` with ``from annstore.acc import A``.
+        """
+        _deprecated(
+            "obs_vector", "anndata.acc.A", "E.g. `vec = adata[A.obs['foo']]` or `vec = adata[A.layers['l']['bar', :]]`"
+        )
         return _get_vector(self, k, "obs", layer=layer)
 
     def var_vector(self, k: str, /, *, layer: str | None = None) -> Any:
-        """Values of var column ``k``, or of observation ``k`` in X (or ``layer``), per variable."""
+        """Values of var column ``k``, or of observation ``k`` in X (or ``layer``), per variable.
+
+        Deprecated as in anndata 0.13 (a ``FutureWarning``): use ``adata[A.var[k]]`` or
+        ``adata[A.layers[layer][k, :]]`` with ``from annstore.acc import A``.
+        """
+        _deprecated(
+            "var_vector", "anndata.acc.A", "E.g. `vec = adata[A.var['foo']]` or `vec = adata[A.layers['l'][:, 'bar']]`"
+        )
         return _get_vector(self, k, "var", layer=layer)
 
     def rename_categories(self, key: str, categories: Sequence[Any]) -> None:

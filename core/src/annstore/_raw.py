@@ -129,9 +129,12 @@ class Raw:
         o, v = unpack_index(packed)
         return normalize_index(o, self._adata.obs_names), normalize_index(v, self.var_names)
 
-    def __getitem__(self, index: Any) -> Raw:
+    def __getitem__(self, index: Any) -> Any:
         from ._anndata import AnnData
+        from .acc import AdRef
 
+        if isinstance(index, AdRef):  # raw[A.var["x"]], raw[A.X["cell-1", :]], as in anndata
+            return index.acc.get(self, index.idx)
         if isinstance(index, tuple) and len(index) == 2 and isinstance(index[0], AnnData):
             adata, index = index
             oidx, vidx = self._normalize_indices(index)
