@@ -46,6 +46,7 @@ __all__ = [
     "OldFormatWarning",
     "Raw",
     "WriteWarning",
+    "acc",
     "concat",
     "hookimpl",
     "install_as_anndata",
@@ -55,6 +56,7 @@ __all__ = [
     "read_h5ad",
     "read_zarr",
     "refresh_formats",
+    "register_anndata_namespace",
     "settings",
     "write",
     "write_elem",
@@ -70,7 +72,11 @@ def __getattr__(name: str) -> Any:
         from ._concat import concat
 
         return concat
-    if name in {"experimental", "testing", "backed", "types", "errors", "hookspecs"}:
+    if name == "register_anndata_namespace":
+        from ._extensions import register_anndata_namespace
+
+        return register_anndata_namespace
+    if name in {"acc", "experimental", "testing", "backed", "types", "errors", "hookspecs"}:
         import importlib
 
         return importlib.import_module(f".{name}", __name__)

@@ -146,3 +146,16 @@ class SupportsArrayApi(SupportsArrayApiBase, Protocol):
     def __dlpack__(self, *, stream: Any = None, max_version: Any = None, dl_device: Any = None,
                    copy: bool | None = None) -> Any: ...
     def __dlpack_device__(self) -> tuple[int, int]: ...
+
+
+def __getattr__(name: str) -> Any:
+    if name == "ExtensionNamespace":  # deprecated in anndata 0.13 (moved to scverse_misc)
+        import warnings
+
+        from ._extensions import ExtensionNamespace
+
+        msg = "Importing ExtensionNamespace from `types` is deprecated. Please use scverse_misc instead."
+        warnings.warn(msg, FutureWarning, stacklevel=2)
+        return ExtensionNamespace
+    msg = f"module {__name__!r} has no attribute {name!r}"
+    raise AttributeError(msg)
