@@ -102,6 +102,44 @@ def _get_vector(adata: Any, k: str, dim: Literal["obs", "var"], layer: str | Non
     return adata[ref]
 
 
+def _unwriteable(adata: AnnData, registry: Any, fmt: str | None) -> bool:
+    """``adata.unwriteable()``: walk the elements and ask ``registry`` for a writer of each leaf."""
+    from .errors import EncodingNotFoundError
+    from .types import SupportsArrayApiBase
+
+    def leaf_ok(value: Any) -> bool:
+        try:
+            registry.find_writer(value) if fmt is None else registry.find_writer(value, fmt)
+        except EncodingNotFoundError:
+            return isinstance(value, SupportsArrayApiBase)
+        return True
+
+    def ok(value: Any) -> bool:  # noqa: PLR0911
+        if value is None:
+            return True
+        if isinstance(value, AnnData):
+            return not _unwriteable(value, registry, fmt)
+        if isinstance(value, Raw):
+            return all(ok(c) for c in (value.X, value.var, *value.varm.values()))
+        if isinstance(value, pd.DataFrame):
+            return all(ok(value[c]) for c in value.columns) and ok(value.index)
+        if isinstance(value, pd.Series | pd.Index):
+            return ok(value._values)
+        if isinstance(value, pd.Categorical):
+            return ok(value.categories)
+        if isinstance(value, Mapping):
+            return all(ok(v) for v in value.values())
+        return leaf_ok(value)
+
+    for arr in (adata.X, *adata.layers.values()):
+        if arr is not None and len(getattr(arr, "shape", (0, 0))) != 2:
+            return True
+    return not all(
+        ok(getattr(adata, attr))
+        for attr in ("X", "obs", "var", "obsm", "varm", "obsp", "varp", "layers", "uns", "raw")
+    )
+
+
 class AnnData:
     """An annotated data matrix.
 
@@ -985,6 +1023,26 @@ class AnnData:
         return sel.toarray() if sparse.issparse(sel) else np.asarray(sel)
 
     # ------------------------------------------------------------------ IO delegation
+
+    def unwriteable(self, *, store_type: Literal["h5", "zarr"] | None = None) -> bool:
+        """Whether some element of this object has no on-disk encoding (anndata 0.13.4).
+
+        Parameters
+        ----------
+        store_type
+            ``"h5"`` (h5ad) or ``"zarr"`` to ask about one store type; ``None`` for any.
+
+        Returns
+        -------
+        bool
+            ``True`` if X or a layer is not 2-d, or a value anywhere in obs, var, obsm, varm,
+            obsp, varp, layers, uns or raw (nested AnnData objects included) is of a type no
+            installed encoding writes (e.g. a tuple in uns, an interval-categorical column).
+        """
+        from .io import get_registry
+
+        fmt = {"h5": "h5ad", "zarr": "zarr", None: None}[store_type]
+        return _unwriteable(self, get_registry(), fmt)
 
     def write_h5ad(
         self,
