@@ -115,17 +115,48 @@ def _warn_awkward_experimental() -> None:
 
 
 def _awkward_axis_len(x: Any, axis: int) -> int | None:
-    """Length of an awkward array along ``axis``; ``None`` where it is variable (or a record)."""
+    """Length of an awkward array along ``axis`` (as anndata's ``axis_len``): ``None`` where the
+    dimension is variable, the number of fields for a record level; a ``TypeError`` when the
+    array has no such axis (strings count as scalars)."""
+    if axis < 0:
+        msg = "Does not support negative axis"
+        raise NotImplementedError(msg)
     if axis == 0:
         return len(x)
     import awkward as ak
 
-    t = x.type.content
-    for _ in range(axis - 1):
-        if not isinstance(t, ak.types.RegularType):
-            return None
-        t = t.content
-    return t.size if isinstance(t, ak.types.RegularType) else None
+    n = _awkward_layout_len(ak.to_layout(x), axis, 1)
+    return None if n == -1 else n
+
+
+def _awkward_layout_len(layout: Any, axis: int, depth: int) -> int:
+    """Size of ``layout`` (found at list depth ``depth``) at ``axis``; -1 when variable."""
+    if layout.is_unknown or layout.is_numpy:
+        shape = layout.shape if layout.is_numpy else (0,)
+        numpy_axis = axis - depth + 1
+        if not 1 <= numpy_axis < len(shape):
+            msg = f"axis={axis} is too deep"
+            raise TypeError(msg)
+        return int(shape[numpy_axis])
+    if layout.is_option or layout.is_indexed:
+        return _awkward_layout_len(layout.content, axis, depth)
+    if layout.is_union:
+        sizes = {_awkward_layout_len(c, axis, depth) for c in layout.contents}
+        return sizes.pop() if len(sizes) == 1 else -1
+    if layout.is_record:
+        if depth == axis:
+            return len(layout.fields)
+        msg = f"Cannot recurse into record type found at axis={axis}"
+        raise TypeError(msg)
+    if layout.is_list:
+        if layout.parameter("__array__") in {"string", "bytestring"}:
+            msg = f"axis={axis} is too deep"
+            raise TypeError(msg)
+        if depth == axis:
+            return int(layout.size) if layout.is_regular else -1
+        return _awkward_layout_len(layout.content, axis, depth + 1)
+    msg = f"Cannot determine the length of axis={axis} of {type(layout).__name__}"
+    raise TypeError(msg)
 
 
 def _axis_len(x: Any, axis: int) -> int | None:

@@ -283,6 +283,8 @@ class Reindexer:
 
         ``fill_value=None`` means NaN for dense arrays and DataFrames, 0 for sparse ones.
         """
+        if _is_awkward(el):
+            return self._apply_to_awkward(el, axis=axis)
         if self.no_change and el.shape[axis] == len(self.old_idx):
             return el
         if isinstance(el, pd.DataFrame):
@@ -291,9 +293,6 @@ class Reindexer:
             return self._apply_to_sparse(el, axis=axis, fill_value=fill_value)
         if _is_dask(el):
             return self._apply_to_dask(el, axis=axis, fill_value=fill_value)
-        if _is_awkward(el):
-            msg = "Concatenating awkward arrays is not supported by annstore."
-            raise CapabilityError(msg)
         if hasattr(el, "__array_namespace__"):
             return self._apply_to_array(el, axis=axis, fill_value=fill_value)
         msg = (
@@ -303,6 +302,22 @@ class Reindexer:
         raise ConcatError(msg)
 
     # -- per type
+
+    def _apply_to_awkward(self, el: Any, *, axis: int) -> Any:
+        # axis 1 selects record fields (inner joins); axis 0 moves rows, absent ones None
+        if self.no_change:
+            return el
+        if axis == 1:
+            missing = self.new_idx.difference(self.old_idx)
+            if len(missing):
+                msg = f"Cannot add fields {list(missing)!r} to an awkward array by reindexing."
+                raise CapabilityError(msg)
+            return el[list(self.new_idx)]
+        import awkward as ak
+
+        if len(self.new_idx) > len(self.old_idx):
+            el = ak.pad_none(el, 1, axis=0)
+        return el[self.idx]
 
     def _apply_to_df(self, el: pd.DataFrame, *, axis: int, fill_value: Any) -> pd.DataFrame:
         if fill_value is None:
@@ -595,8 +610,13 @@ def concat_arrays(
             df.index = index
         return df
     if any(_is_awkward(a) for a in present):
-        msg = "Concatenating awkward arrays is not supported by annstore."
-        raise CapabilityError(msg)
+        import awkward as ak
+
+        if not all(_is_awkward(a) or 0 in a.shape for a in present):
+            raise NotImplementedError(_AWK_MIX_MSG)
+        return ak.concatenate(
+            [f(a) for f, a in zip(reindexers, arrays, strict=True)], axis=axis
+        )
     arrays, reindexers = _materialise_missing(arrays, reindexers, axis, fill_value)
     other = 1 - axis
     if any(_is_sparse(a) for a in arrays):
@@ -625,10 +645,32 @@ def concat_arrays(
     return xp.concat(blocks, axis=axis)
 
 
+_AWK_MIX_MSG: Final = "Cannot concatenate an AwkwardArray with other array types."
+
+_AWK_OUTER_MSG: Final = (
+    "Outer joins on awkward.Arrays will have different return values in the future. "
+    "For details, and to offer input, please see:\n\n\t"
+    "https://github.com/scverse/anndata/issues/898"
+)
+
+
+def _check_awkward_only(els: Sequence[Any]) -> bool:
+    """Whether the present elements are awkward arrays; raise if awkward mixes with others."""
+    present = [el for el in els if not isinstance(el, _MissingBlock)]
+    if not any(_is_awkward(el) for el in present):
+        return False
+    if not all(_is_awkward(el) for el in present):
+        raise NotImplementedError(_AWK_MIX_MSG)
+    return True
+
+
 def _inner_reindexers(els: Sequence[Any]) -> list[Reindexer]:
     if all(isinstance(el, pd.DataFrame) for el in els):
         common = reduce(lambda x, y: x.intersection(y), (el.columns for el in els))
         return [Reindexer(el.columns, common) for el in els]
+    if _check_awkward_only(els):
+        fields = pd.Index(intersect_keys([el.fields for el in els]), dtype=object)
+        return [Reindexer(pd.Index(el.fields, dtype=object), fields) for el in els]
     width = min(el.shape[1] for el in els)
     return [Reindexer(pd.RangeIndex(el.shape[1]), pd.RangeIndex(width)) for el in els]
 
@@ -637,6 +679,11 @@ def _outer_reindexers(els: Sequence[Any]) -> list[Callable[..., Any]]:
     present = [el for el in els if not isinstance(el, _MissingBlock)]
     if all(isinstance(el, pd.DataFrame) for el in present):
         return [_identity for _ in els]
+    if _check_awkward_only(els):
+        from .errors import ExperimentalFeatureWarning
+
+        warnings.warn(_AWK_OUTER_MSG, ExperimentalFeatureWarning, stacklevel=4)
+        return [_awkward_missing if isinstance(el, _MissingBlock) else _identity for el in els]
     width = max(el.shape[1] for el in present)
     return [
         Reindexer(
@@ -645,6 +692,12 @@ def _outer_reindexers(els: Sequence[Any]) -> list[Callable[..., Any]]:
         )
         for el in els
     ]
+
+
+def _awkward_missing(block: _MissingBlock, **_: Any) -> Any:
+    import awkward as ak
+
+    return ak.pad_none(ak.Array([]), block.n, 0)
 
 
 def concat_aligned_mappings(

@@ -132,6 +132,13 @@ def equal(a: Any, b: Any) -> bool:
         return True
     if isinstance(a, pd.DataFrame | pd.Series):
         return bool(a.equals(b))
+    if type(a).__module__.split(".")[0] == "awkward":
+        import awkward as ak
+
+        try:
+            return bool(ak.almost_equal(a, b))
+        except Exception:  # noqa: BLE001 - not comparable: not equal
+            return False
     if sparse.issparse(a):
         if not sparse.issparse(b):
             return False
