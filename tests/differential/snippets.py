@@ -1570,7 +1570,7 @@ def obsm_to_df(ad, rec):
     rec["df"] = a.obsm.to_df()
 
 
-@snippet(expected_difference="no deprecation warning on obs_vector/var_vector", ignore=("__warnings__",))
+@snippet
 def obs_vector_gene(ad, rec):
     a = mk(ad)
     rec["v"] = a.obs_vector("g1")
@@ -1578,30 +1578,29 @@ def obs_vector_gene(ad, rec):
     rec["layer"] = a.obs_vector("g2", layer="counts")
 
 
-@snippet(expected_difference="no deprecation warning on obs_vector/var_vector", ignore=("__warnings__",))
+@snippet
 def obs_vector_sparse(ad, rec):
     rec["v"] = mk(ad, "csr_array").obs_vector("g3")
 
 
-@snippet(expected_difference="no deprecation warning on obs_vector/var_vector", ignore=("__warnings__",))
+@snippet
 def var_vector_cell(ad, rec):
     a = mk(ad, "csc")
     rec["v"] = a.var_vector("c2")
     rec["col"] = a.var_vector("mean")
 
 
-@snippet(expected_difference="no deprecation warning on obs_vector/var_vector; reworded message",
-         ignore=("__warnings__", "v/warnings"), error_type_only=True)
+@snippet
 def obs_vector_missing(ad, rec):
     rec.call("v", lambda: mk(ad).obs_vector("nope"))
 
 
-@snippet(expected_difference="no deprecation warning on obs_vector/var_vector", ignore=("__warnings__",))
+@snippet
 def obs_vector_view(ad, rec):
     rec["v"] = mk(ad)[::2].obs_vector("g0")
 
 
-@snippet(expected_difference="no deprecation warning on obs_vector/var_vector", ignore=("__warnings__",))
+@snippet
 def obs_vector_column_types(ad, rec):
     a = ad.AnnData(_X(3, 2), obs=pd.DataFrame({
         "c": pd.Categorical(list("aba")), "i": [1, 2, 3], "s": list("xyz"),
