@@ -28,6 +28,7 @@ __all__ = [
     "AdRef",
     "GraphAcc",
     "GraphMapAcc",
+    "Idx2D",
     "LayerAcc",
     "LayerMapAcc",
     "MapAcc",
@@ -38,6 +39,9 @@ __all__ = [
 ]
 
 Dim = Literal["obs", "var"]
+
+Idx2D = tuple[str | slice, slice] | tuple[slice, str | slice]
+"""A 2-d index spanning one or both dimensions whole: ``[:, "gene-1"]``, ``["cell-1", :]``, ``[:, :]``."""
 
 I = TypeVar("I", bound=Hashable)  # noqa: E741 - the index type, as in anndata
 D = TypeVar("D")
