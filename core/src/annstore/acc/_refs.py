@@ -236,7 +236,8 @@ def _flatten(a: Any) -> Any:
     if sparse.issparse(a) or mod.startswith("cupyx"):
         a = a.toarray()
     elif isinstance(a, np.ndarray):
-        a = np.asarray(a)  # a view's ArrayView becomes a plain array
+        if type(a) is not np.ndarray:  # an ArrayView of a view: a copy, never a window into the parent
+            a = np.array(a)
         return a.reshape(-1)
     if hasattr(a, "__array_namespace__"):
         return a.__array_namespace__().reshape(a, (a.size,))
