@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import warnings
 from collections.abc import Iterator, Mapping, MutableMapping
+import sys
 from copy import copy as _shallow_copy
 from typing import TYPE_CHECKING, Any, ClassVar
 
@@ -97,7 +98,8 @@ def coerce_array(value: Any, *, name: str, allow_df: bool = False, allow_array_l
 
 
 def _is_awkward(x: Any) -> bool:
-    return type(x).__module__.split(".")[0] == "awkward"
+    ak = sys.modules.get("awkward")  # an awkward array exists only once awkward is imported
+    return ak is not None and isinstance(x, ak.Array)
 
 
 _warned_awkward = False

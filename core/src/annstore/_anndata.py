@@ -102,6 +102,15 @@ def _get_vector(adata: Any, k: str, dim: Literal["obs", "var"], layer: str | Non
     return adata[ref]
 
 
+def _uns_to_memory(x: Any) -> Any:
+    """``uns`` with dask arrays (at any depth of nested dicts) computed, as anndata's to_memory."""
+    if isinstance(x, dict):
+        return {k: _uns_to_memory(v) for k, v in x.items()}
+    if type(x).__module__.split(".")[0] == "dask" and hasattr(x, "compute"):
+        return x.compute()
+    return x
+
+
 def _unwriteable(adata: AnnData, registry: Any, fmt: str | None) -> bool:
     """``adata.unwriteable()``: walk the elements and ask ``registry`` for a writer of each leaf."""
     from .errors import EncodingNotFoundError
@@ -867,7 +876,7 @@ class AnnData:
             "X": load(self.X),
             "obs": load(self.obs),
             "var": load(self.var),
-            "uns": deepcopy(dict(self.uns)) if copy else dict(self.uns),
+            "uns": _uns_to_memory(deepcopy(dict(self.uns)) if copy else dict(self.uns)),
         }
         for attr in ("obsm", "varm", "obsp", "varp", "layers"):
             new[attr] = {k: load(v) for k, v in getattr(self, attr).items() if k is not None}
@@ -1113,11 +1122,7 @@ class AnnData:
 
 
 def _natsorted(values: list[Any]) -> list[Any]:
-    """Natural sort (``'a2' < 'a10'``) of strings, as natsort does for plain strings."""
-    import re
+    """Natural sort (``'a2' < 'a10'``), with the ``natsort`` package as anndata."""
+    from natsort import natsorted
 
-    def key(s: Any) -> tuple:
-        parts = re.split(r"(\d+(?:\.\d+)?)", str(s))
-        return tuple((0, float(p), p) if i % 2 else (1, 0.0, p) for i, p in enumerate(parts))
-
-    return sorted(values, key=key)
+    return natsorted(values)

@@ -20,7 +20,6 @@ docstring of :func:`concat`.
 
 from __future__ import annotations
 
-import re
 import sys
 import warnings
 from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
@@ -29,6 +28,7 @@ from typing import TYPE_CHECKING, Any, Final, Literal
 
 import numpy as np
 import pandas as pd
+from natsort import natsorted
 from scipy import sparse
 
 from ._merge import (
@@ -115,7 +115,8 @@ def _is_dask_sparse(x: Any) -> bool:
 
 
 def _is_awkward(x: Any) -> bool:
-    return type(x).__module__.split(".")[0] == "awkward"
+    ak = sys.modules.get("awkward")  # an awkward array exists only once awkward is imported
+    return ak is not None and isinstance(x, ak.Array)
 
 
 def resolve_axis(axis: Literal["obs", 0, "var", 1]) -> tuple[Literal[0, 1], AxisName]:
@@ -135,30 +136,6 @@ def check_join(join: Any) -> Join:
         msg = f"Expected join to be 'inner' or 'outer'; got {join!r} instead."
         raise ConcatError(msg)
     return "inner" if join == "inner" else "outer"
-
-
-_NAT_SPLIT: Final = re.compile(r"(\d+)")
-
-
-def _natural_key(x: Any) -> tuple[Any, ...]:
-    # Strings split into alternating text and integer chunks; numbers sort before text.
-    if isinstance(x, str):
-        parts: list[Any] = _NAT_SPLIT.split(x)
-        if parts and parts[-1] == "":
-            parts.pop()
-        return tuple(int(p) if i % 2 else p for i, p in enumerate(parts))
-    if isinstance(x, int | float | np.integer | np.floating) and not isinstance(x, bool):
-        return ("", x)
-    return _natural_key(str(x))
-
-
-def natsorted(values: Iterable[Any]) -> list[Any]:
-    """Sort in natural order (``"a2" < "a10"``), as the ``natsort`` package does by default."""
-    values = list(values)
-    try:
-        return sorted(values, key=_natural_key)
-    except TypeError:
-        return sorted(values, key=lambda v: _natural_key(str(v)))
 
 
 # ------------------------------------------------------------------ axis names

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import sys
 import warnings
+import weakref
 from collections.abc import Iterator
 from contextlib import contextmanager
 from copy import deepcopy
-from typing import TYPE_CHECKING, Any, ClassVar, NamedTuple
+from typing import TYPE_CHECKING, Any, ClassVar, Final, NamedTuple
 
 import numpy as np
 import pandas as pd
@@ -288,6 +290,66 @@ def _remove_unused_categories(df: pd.DataFrame) -> pd.DataFrame:
     return df
 
 
+#: Awkward views keep their reference to the AnnData view in an awkward parameter (awkward
+#: arrays are subclassed through ``ak.behavior``, and parameters must be JSON-able): the
+#: parameter holds a key into this registry of weak references.
+_AWK_PARAM: Final = "_view_args"
+_AWK_BEHAVIOR: Final = "AwkwardArrayView"
+_awk_parents: weakref.WeakValueDictionary[str, Any] = weakref.WeakValueDictionary()
+_awk_view_class: type | None = None
+
+
+def _awkward_view_class() -> type:
+    global _awk_view_class
+    if _awk_view_class is None:
+        import awkward as ak
+
+        class AwkwardArrayView(_SetItemMixin, ak.Array):  # type: ignore[misc]
+            """An awkward array of an AnnData view: field assignment actualises the view."""
+
+            @property
+            def _view_args(self) -> ElementRef | None:  # type: ignore[override]
+                p = self.layout.parameter(_AWK_PARAM)
+                if p is None:
+                    return None
+                key, attrname, keys = p
+                parent = _awk_parents.get(key)
+                return None if parent is None else ElementRef(parent, attrname, tuple(keys))
+
+            def __copy__(self) -> Any:
+                # a plain awkward array without the view's parameters (set to None, as anndata)
+                out = ak.with_parameter(self, _AWK_PARAM, None)
+                return ak.with_parameter(out, "__list__", None)
+
+        ak.behavior[_AWK_BEHAVIOR] = AwkwardArrayView
+        _awk_view_class = AwkwardArrayView
+    return _awk_view_class
+
+
+def _is_awkward(obj: Any) -> bool:
+    ak = sys.modules.get("awkward")
+    return ak is not None and isinstance(obj, ak.Array)
+
+
+def _awkward_view(obj: Any, view_args: Any) -> Any:
+    import awkward as ak
+
+    cls = _awkward_view_class()
+    if isinstance(obj, cls):
+        return obj
+    if type(obj) is not ak.Array:
+        msg = (
+            "Cannot create a view of an awkward array with __array__ parameter. "
+            "Please open an issue in the AnnData repo and describe your use-case."
+        )
+        raise NotImplementedError(msg)
+    ref = _ref(view_args)
+    key = f"target-{id(ref.parent)}"
+    _awk_parents[key] = ref.parent
+    out = ak.with_parameter(obj, _AWK_PARAM, (key, ref.attrname, list(ref.keys)))
+    return ak.with_parameter(out, "__list__", _AWK_BEHAVIOR)
+
+
 def as_view(obj: Any, view_args: Any) -> Any:
     """Wrap ``obj`` (a subset of an element of a view's parent) in its view class.
 
@@ -312,4 +374,6 @@ def as_view(obj: Any, view_args: Any) -> Any:
         return SparseCSCArrayView(obj, view_args=view_args)
     if isinstance(obj, dict):
         return DictView(obj, view_args=view_args)
+    if _is_awkward(obj):
+        return _awkward_view(obj, view_args)
     return obj

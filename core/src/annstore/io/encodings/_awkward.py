@@ -25,6 +25,7 @@ dtype must be the one the form declares (a lossless upcast is accepted).
 
 from __future__ import annotations
 
+import copy
 import sys
 from types import ModuleType
 from typing import TYPE_CHECKING, Any
@@ -59,7 +60,8 @@ _INSTALL = "pip install awkward"
 
 def is_awkward(value: Any) -> bool:
     """Whether ``value`` is an awkward array (checked without importing awkward)."""
-    return type(value).__module__.split(".")[0] == "awkward"
+    ak = sys.modules.get("awkward")  # an awkward array exists only once awkward is imported
+    return ak is not None and isinstance(value, ak.Array)
 
 
 def import_awkward(where: str = "") -> ModuleType:
@@ -85,6 +87,8 @@ def write_awkward(
     """Write an awkward array as a group of its packed buffers, with ``length`` and ``form``."""
     ak = import_awkward()
     arr = value
+    if ak.parameters(arr).get("_view_args") is not None:
+        arr = copy.copy(arr)  # an AnnData view's array: written without the view's parameters
     if ak.backend(arr) != "cpu":
         arr = ak.to_backend(arr, "cpu")
     form, length, container = ak.to_buffers(ak.to_packed(arr))
