@@ -18,7 +18,7 @@ adaptations made to anndata's helpers and test configuration are listed in the r
 Usage (README)::
 
     python tests/anndata_suite/run.py                  # both suites, whole, oracle live
-    python tests/anndata_suite/run.py --sample         # the CI sample, against recorded oracle outcomes
+    python tests/anndata_suite/run.py --sample --check # the CI sample, against recorded oracle outcomes
     python tests/anndata_suite/run.py --record-oracle  # re-record oracle outcomes (whole suites)
 
 The report (per file: passed under anndata, passed under annstore, private, and why each
@@ -51,7 +51,6 @@ SCANPY_VERSION = "1.12.4"
 SCANPY_FILES = ["tests/test_backed.py", "tests/test_readwrite.py", "tests/test_read_10x.py"]
 ORACLE_FILE = HERE / "oracle_outcomes.json.gz"
 KNOWN_FILE = HERE / "known_failures.json"
-SAMPLE_FILE = HERE / "sample.txt"
 PLUGINS = ["core", "plugins/h5ad", "plugins/zarr", "plugins/loom", "plugins/text"]
 
 #: anndata's helpers import these private names at module level; each is rewritten to the
@@ -126,7 +125,12 @@ def venv(py: str, work: Path, name: str, reqs: list[str]) -> Path:
         shutil.rmtree(env)
     run([py, "-m", "venv", str(env)])
     pip = [str(env / "bin" / "python"), "-m", "pip", "install", "-q"]
-    run([*pip, *reqs])
+    log(f"installing {name} venv")
+    r = subprocess.run([*pip, *reqs], capture_output=True, text=True)
+    if r.returncode != 0:
+        sys.stderr.write(r.stdout + r.stderr)
+        msg = f"could not install the {name} venv"
+        raise SystemExit(msg)
     stamp.write_text(key)
     return env / "bin" / "python"
 
@@ -168,7 +172,7 @@ def pytest_config(sdist: Path, *, annstore: bool, project: str) -> tuple[str, li
     notes = []
     pt.pop("testpaths", None)
     addopts = [a for a in pt.get("addopts", []) if a not in ("--doctest-modules", "--pyargs")]
-    addopts = ["-p", "no:cacheprovider", "-p", "no:randomly", *addopts]
+    addopts = ["-p", "no:cacheprovider", "-p", "no:randomly", "-p", "_judge_sample", *addopts]
     if annstore:
         addopts = ["-p", "_judge_plugin", *addopts]
     pt["addopts"] = addopts
@@ -200,6 +204,7 @@ def prepare(work: Path, sdist: Path, project: str, side: str, env: Path) -> tupl
     d.mkdir(parents=True)
     shutil.copytree(sdist / "tests", d / "tests")
     annstore = side == "annstore"
+    shutil.copy(HERE / "_judge_sample.py", d / "_judge_sample.py")
     cfg, notes = pytest_config(sdist, annstore=annstore, project=project)
     (d / "pytest.toml").write_text(cfg)
     if annstore:
@@ -225,16 +230,18 @@ def download_helpers(work: Path) -> Path:
     return work / "sdist" / f"anndata-{ANNDATA_VERSION}" / "src" / "anndata" / "tests" / "helpers.py"
 
 
-def run_pytest(d: Path, env: Path, side: str, targets: list[str], nproc: int, timeout: int) -> Path:
+def run_pytest(d: Path, env: Path, side: str, targets: list[str], nproc: int, timeout: int,
+               sample: float = 0) -> Path:
     xml = d / "junit.xml"
     environ = dict(os.environ)
     environ.pop("PYTHONPATH", None)
+    environ["PYTHONPATH"] = str(d)
+    environ["ANNSTORE_JUDGE_SAMPLE"] = str(sample) if sample else ""
     environ.update(PYTHONHASHSEED="0", MPLBACKEND="agg", NUMBA_CACHE_DIR=str(d / ".numba"),
                    ANNSTORE_DISABLE_PLUGIN_AUTOLOAD="", PYTHONDONTWRITEBYTECODE="1")
     if side == "annstore":
-        environ["PYTHONPATH"] = str(d)
         environ["ANNSTORE_JUDGE_HELPERS"] = str(d / "anndata_helpers_adapted.py")
-    cmd = [str(env), "-m", "pytest", "-q", "-p", "no:warnings", f"--junitxml={xml}",
+    cmd = [str(env), "-m", "pytest", "-q", f"--junitxml={xml}",
            "-o", "junit_family=xunit1", f"--timeout={timeout}", *targets]
     if nproc > 1:
         cmd += ["-n", str(nproc), "--dist=loadgroup"]
@@ -369,68 +376,66 @@ def save_oracle_record(outcomes: dict[str, dict[str, dict]]) -> None:
         json.dump(data, f, indent=0, sort_keys=True)
 
 
-def sample_targets(project: str) -> list[str]:
-    out = []
-    for ln in SAMPLE_FILE.read_text().splitlines():
-        ln = ln.split("#", 1)[0].strip()
-        if ln and ln.startswith(project + ":"):
-            out.append(ln.split(":", 1)[1].strip())
-    return out
+#: The CI sample: this percentage of each suite's tests, chosen by node-id hash (_judge_sample.py).
+CI_SAMPLE_PCT = 12.0
 
 
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--workdir", type=Path, default=Path(os.environ.get("ANNSTORE_JUDGE_WORKDIR", HERE / ".work")))
-    ap.add_argument("--sample", action="store_true", help="run the CI sample (sample.txt) against the recorded oracle")
-    ap.add_argument("--record-oracle", action="store_true", help="run the oracle whole and record its outcomes")
-    ap.add_argument("--live-oracle", action="store_true", help="run the oracle live even with --sample")
+    ap.add_argument("--sample", type=float, nargs="?", const=CI_SAMPLE_PCT, default=None, metavar="PCT",
+                    help=f"run only PCT%% of the tests, chosen by node-id hash (default {CI_SAMPLE_PCT}, the CI sample)")
+    ap.add_argument("--oracle", choices=["auto", "live", "recorded"], default="auto",
+                    help="run anndata live, or use the outcomes recorded in oracle_outcomes.json.gz "
+                         "(auto: recorded when every selected test is recorded)")
+    ap.add_argument("--record-oracle", action="store_true",
+                    help="run the oracle live and merge its outcomes into oracle_outcomes.json.gz")
     ap.add_argument("--project", choices=["anndata", "scanpy", "both"], default="both")
     ap.add_argument("--targets", nargs="*", help="test files or node ids (relative to the project root)")
     ap.add_argument("-n", type=int, default=int(os.environ.get("ANNSTORE_JUDGE_N", "2")))
-    ap.add_argument("--timeout", type=int, default=600, help="seconds per test")
+    ap.add_argument("--timeout", type=int, default=300, help="seconds per test")
     ap.add_argument("--check", action="store_true",
                     help="exit 1 when a test that passes under anndata fails under annstore and is not in known_failures.json")
+    ap.add_argument("--no-workflow", action="store_true", help="skip the scanpy workflow comparison")
     ap.add_argument("--update-known", action="store_true", help="write the current failures to known_failures.json")
     args = ap.parse_args(argv)
+
+    sys.path.insert(0, str(HERE))
+    from _judge_sample import in_sample
 
     work = args.workdir.resolve()
     work.mkdir(parents=True, exist_ok=True)
     py = find_py312()
     projects = ["anndata", "scanpy"] if args.project == "both" else [args.project]
-    live = not args.sample or args.live_oracle or args.record_oracle
-    if not live and not ORACLE_FILE.exists():
-        live = True
-    sides = {"annstore"} | ({"oracle"} if live else set())
-    envs = make_envs(py, work, sides)
+    recorded = load_oracle_record()
+    live = args.oracle == "live" or args.record_oracle
+    if args.oracle == "auto" and not args.record_oracle:
+        live = not recorded or args.targets is not None
+    envs = make_envs(py, work, {"annstore", "oracle"})  # the oracle venv also runs the scanpy workflow
     sdists = {"anndata": download(py, work, "anndata", ANNDATA_VERSION),
               "scanpy": download(py, work, "scanpy", SCANPY_VERSION)}
     check_alias(envs["annstore"])
 
-    recorded = {} if live else load_oracle_record()
-    oracle_all: dict[str, dict] = {}
+    what = f"a {args.sample:g}% sample (by node-id hash)" if args.sample else "whole suites"
     report_md = [f"# anndata-suite judge ({time.strftime('%Y-%m-%d %H:%M')})", "",
-                 f"anndata {ANNDATA_VERSION} and scanpy {SCANPY_VERSION} tests; "
-                 f"{'sample of ' + str(SAMPLE_FILE.name) if args.sample else 'whole suites'}; "
-                 f"oracle {'live' if live else 'from ' + ORACLE_FILE.name}.", ""]
+                 f"anndata {ANNDATA_VERSION} and scanpy {SCANPY_VERSION} ({', '.join(SCANPY_FILES)}) tests; "
+                 f"{what}; oracle {'run live' if live else 'from ' + ORACLE_FILE.name}.", ""]
     adaptations: list[str] = []
     results = {}
+    oracle_new: dict[str, dict] = {}
     for project in projects:
         sdist = sdists[project]
-        if args.targets:
-            targets = list(args.targets)
-        elif args.sample:
-            targets = sample_targets(project)
-        else:
-            targets = ["tests"] if project == "anndata" else list(SCANPY_FILES)
+        targets = list(args.targets) if args.targets else (["tests"] if project == "anndata" else list(SCANPY_FILES))
         if live:
             d, _ = prepare(work, sdist, project, "oracle", envs["oracle"])
-            oracle = parse_junit(run_pytest(d, envs["oracle"], "oracle", targets, args.n, args.timeout))
+            oracle = parse_junit(run_pytest(d, envs["oracle"], "oracle", targets, args.n, args.timeout, args.sample or 0))
+            oracle_new[project] = oracle
         else:
-            oracle = {k: v for k, v in recorded.get(project, {}).items() if selected(k, targets)}
-        oracle_all[project] = oracle
+            oracle = {k: v for k, v in recorded.get(project, {}).items()
+                      if selected(k, targets) and (not args.sample or in_sample(k, args.sample))}
         d, notes = prepare(work, sdist, project, "annstore", envs["annstore"])
         adaptations += notes
-        ann = parse_junit(run_pytest(d, envs["annstore"], "annstore", targets, args.n, args.timeout))
+        ann = parse_junit(run_pytest(d, envs["annstore"], "annstore", targets, args.n, args.timeout, args.sample or 0))
         res = compare(oracle, ann)
         res["collection_errors"] = collection_errors(d / "pytest.log")
         results[project] = res
@@ -439,6 +444,14 @@ def main(argv: list[str] | None = None) -> int:
         if res["collection_errors"]:
             report_md += ["", "Collection errors under annstore:", ""] + [f"- `{e}`" for e in res["collection_errors"]]
         report_md.append("")
+    if not args.no_workflow:
+        wf = workflow(envs, work)
+        results["scanpy_workflow"] = {"differences": wf}
+        report_md += ["### scanpy workflow on `install_as_anndata()`", "",
+                      "filter_cells/genes, normalize_total, log1p, highly_variable_genes, pca, neighbors, umap, "
+                      "leiden, rank_genes_groups, write/read h5ad and zarr, concat (`scanpy_workflow.py`): "
+                      + ("**results equal** to scanpy on anndata (rtol 1e-5)." if not wf else
+                         "**results differ**: " + "; ".join(wf)), ""]
     report_md += ["## Adaptations", "",
                   "- `import anndata` resolves to annstore through `annstore.install_as_anndata()`.",
                   "- anndata's private modules (`anndata._*`, `anndata.compat`) are placeholders; a test that uses "
@@ -452,27 +465,50 @@ def main(argv: list[str] | None = None) -> int:
     (work / "report.json").write_text(json.dumps(results, indent=1))
     print(text)
     if args.record_oracle:
-        save_oracle_record(oracle_all)
+        for project, outcomes in oracle_new.items():
+            recorded.setdefault(project, {}).update(outcomes)
+        save_oracle_record(recorded)
         log(f"recorded oracle outcomes into {ORACLE_FILE}")
-    failing = sorted(d["nodeid"] for p in results.values() for d in p["differences"])
+    failing = sorted(f"{p}:{d['nodeid']}" for p, r in results.items() if p != "scanpy_workflow"
+                     for d in r["differences"])
     if args.update_known:
         KNOWN_FILE.write_text(json.dumps(failing, indent=0) + "\n")
         log(f"wrote {len(failing)} known failures to {KNOWN_FILE}")
     if args.check:
         known = set(json.loads(KNOWN_FILE.read_text())) if KNOWN_FILE.exists() else set()
         new = [f for f in failing if f not in known]
+        counted = sum(r["total"].get("counted", 0) for p, r in results.items() if p != "scanpy_workflow")
+        if results.get("scanpy_workflow", {}).get("differences"):
+            print("\nthe scanpy workflow on annstore differs from scanpy on anndata")
+            return 1
         if new:
             print(f"\n{len(new)} test(s) pass under anndata and fail under annstore, not in known_failures.json:")
-            for p in results.values():
-                for dd in p["differences"]:
-                    if dd["nodeid"] in new:
-                        print(f"  {dd['nodeid']}: {dd['reason']}")
+            for p, r in results.items():
+                for dd in r["differences"]:
+                    if f"{p}:{dd['nodeid']}" in new:
+                        print(f"  {p}:{dd['nodeid']}: {dd['reason']}")
             return 1
-        counted = sum(p["total"].get("counted", 0) for p in results.values())
         if counted == 0:
             print("no test was compared")
             return 1
     return 0
+
+
+def workflow(envs: dict[str, Path], work: Path) -> list[str]:
+    """Run scanpy_workflow.py on anndata and on annstore; the differing results (empty: equal)."""
+    outs = {}
+    for side, env in envs.items():
+        outs[side] = work / f"workflow-{side}.npz"
+        outs[side].unlink(missing_ok=True)
+        cmd = [str(env), str(HERE / "scanpy_workflow.py"), str(outs[side])] + (["--annstore"] if side == "annstore" else [])
+        r = subprocess.run(cmd, cwd=work, capture_output=True, text=True,
+                           env=dict(os.environ, PYTHONHASHSEED="0", MPLBACKEND="agg", NUMBA_CACHE_DIR=str(work / ".numba")))
+        if r.returncode != 0:
+            return [f"the workflow failed on {side}: {r.stderr.strip().splitlines()[-1] if r.stderr.strip() else r.returncode}"]
+    sys.path.insert(0, str(HERE))
+    from scanpy_workflow import compare as wf_compare
+
+    return wf_compare(outs["oracle"], outs["annstore"])
 
 
 def selected(nodeid: str, targets: list[str]) -> bool:

@@ -10,7 +10,15 @@ import warnings
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from functools import partial, singledispatch
 from types import UnionType
-from typing import Any, Literal, TypeAliasType, get_args, get_origin
+from typing import Any, Literal, get_args, get_origin
+
+try:
+    from typing import TypeAliasType
+except ImportError:  # Python 3.11 has no ``type`` statement, hence no aliases to resolve
+
+    class TypeAliasType:  # type: ignore[no-redef]
+        pass
+
 
 import numpy as np
 import pandas as pd
