@@ -431,3 +431,15 @@ def test_unwriteable(adata: ad.AnnData) -> None:
     del adata.var["iv"]
     adata.uns["inner"] = ad.AnnData(uns={"bad": (1,)})
     assert adata.unwriteable()
+
+
+@pytest.mark.parametrize("which", ["X", "layers"])
+def test_non_2d_warns_and_is_unwriteable(which: str) -> None:
+    """A 3-d X or layer is kept in memory with anndata's UserWarning, and reported unwriteable."""
+    a = ad.AnnData(np.zeros((3, 4)))
+    with pytest.warns(UserWarning, match="must be 2-dimensional"):
+        if which == "X":
+            a.X = np.zeros((3, 4, 5))
+        else:
+            a.layers["L"] = np.zeros((3, 4, 5))
+    assert a.unwriteable()

@@ -14,6 +14,7 @@ from scipy import sparse
 
 from ._index import is_dask_array, subset
 from ._views import ElementRef, as_view, view_update
+from ._xarray import Dataset2D, is_xr_dataset
 from .errors import ExperimentalFeatureWarning, ImplicitModificationWarning, ShapeMismatchError
 
 if TYPE_CHECKING:
@@ -59,6 +60,10 @@ def coerce_array(value: Any, *, name: str, allow_df: bool = False, allow_array_l
     lists and scalars are converted only when ``allow_array_like``.
     """
     if allow_array_like and np.isscalar(value):
+        return value
+    if is_xr_dataset(value):
+        value = Dataset2D(value)
+    if isinstance(value, Dataset2D):
         return value
     if isinstance(value, np.matrix):
         msg = f"{name} should not be a np.matrix, use np.ndarray instead."
@@ -437,8 +442,25 @@ class LayersBase(AlignedMappingBase):
             del self[key]
 
 
+def non_2d_message(value: Any, name: str) -> str | None:
+    """anndata's warning text for an X or layer of more than 2 dimensions (``None`` if 2-d)."""
+    shape = getattr(value, "shape", None)
+    if shape is None or len(shape) <= 2:
+        return None
+    return (
+        f"{name} must be 2-dimensional, but got an array with shape {tuple(shape)} (ndim={len(shape)}). "
+        "Storing higher-dimensional arrays in `X` or `layers` violates the AnnData specification, "
+        "and cannot be written to disk."
+    )
+
+
 class Layers(AlignedActual, LayersBase):
     """``layers`` of an actual AnnData."""
+
+    def __setitem__(self, key: Any, value: Any) -> None:
+        if key is not None and (msg := non_2d_message(value, f"Layer {key!r}")) is not None:
+            warnings.warn(msg, UserWarning, stacklevel=2)  # allowed in memory, as in anndata
+        super().__setitem__(key, value)
 
     @property
     def isbacked(self) -> bool:

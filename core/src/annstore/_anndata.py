@@ -20,6 +20,7 @@ from ._aligned import (
     PairwiseArrays,
     _mixed_df_to_array,
     coerce_array,
+    non_2d_message,
 )
 from ._index import normalize_indices, resolve_index, subset
 from ._model_frames import (
@@ -743,6 +744,8 @@ class AnnData:
             else:
                 msg = f"Data matrix has wrong shape {tuple(value.shape)}, need to be {self.shape}."
                 raise ShapeMismatchError(msg)
+        if (spec_msg := non_2d_message(value, "X")) is not None:
+            warnings.warn(spec_msg, UserWarning, stacklevel=2)  # allowed in memory, as in anndata
         if self.is_view:
             msg = "Setting element `.X` of view, initializing view as actual."
             warnings.warn(msg, ImplicitModificationWarning, stacklevel=2)
