@@ -223,6 +223,13 @@ def test_get_missing_raises_key_error(adata: ad.AnnData) -> None:
             adata[ref]
 
 
+def test_get_from_missing_x() -> None:
+    a = ad.AnnData(obs=pd.DataFrame(index=["c0"]), var=pd.DataFrame(index=["g0"]))
+    assert A.X[:, "g0"] not in a
+    with pytest.raises(KeyError, match=r"Cannot get A\.X\[:, 'g0'\]: X is None"):
+        a[A.X[:, "g0"]]
+
+
 def test_get_dask(adata: ad.AnnData) -> None:
     da = pytest.importorskip("dask.array")
     adata.X = da.from_array(adata.X, chunks=(2, 2))

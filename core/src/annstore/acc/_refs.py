@@ -347,6 +347,9 @@ class LayerAcc(RefAcc[R, tuple[Any, Any], Any]):
             return adata.X if self.k is None else adata.layers[self.k]
         sub = adata[idx]  # a view: only the selected row or column is read from a backed X
         arr = sub.X if self.k is None else sub.layers[self.k]
+        if arr is None:  # anndata 0.13.4 fails with an AttributeError from deep inside
+            msg = f"Cannot get {self.ref_class(self, idx)!r}: X is None."
+            raise KeyError(msg)
         return self._maybe_flatten(idx, arr)
 
 
