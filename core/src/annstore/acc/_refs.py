@@ -218,9 +218,8 @@ class RefAcc(abc.ABC, Generic[R, I, D]):
 
 
 def _densify_block(x: Any) -> Any:
-    if sparse.issparse(x):
-        return x.toarray()
-    if hasattr(x, "get") and type(x).__module__.startswith("cupyx"):
+    """A dense version of a scipy or cupyx sparse block (other blocks unchanged)."""
+    if sparse.issparse(x) or type(x).__module__.startswith("cupyx"):
         return x.toarray()
     return x
 
@@ -231,7 +230,7 @@ def _flatten(a: Any) -> Any:
     if mod.startswith("dask."):
         meta = getattr(a, "_meta", None)
         if meta is not None and (sparse.issparse(meta) or type(meta).__module__.startswith("cupyx")):
-            a = a.map_blocks(_densify_block, dtype=a.dtype, meta=np.empty((0,) * a.ndim, dtype=a.dtype))
+            a = a.map_blocks(_densify_block, dtype=a.dtype, meta=_densify_block(meta))
         return a.reshape(-1)
     if sparse.issparse(a) or mod.startswith("cupyx"):
         a = a.toarray()
