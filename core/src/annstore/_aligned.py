@@ -428,6 +428,12 @@ class LayersBase(AlignedMappingBase):
     def __bool__(self) -> bool:
         return any(k is not None for k in self)
 
+    def _validate_value(self, val: Any, key: Any) -> Any:
+        # every explicit set (item, bulk, construction) warns; X (key None) is reported by its setter
+        if key is not None and (msg := non_2d_message(val, f"Layer {key!r}")) is not None:
+            warnings.warn(msg, UserWarning, stacklevel=4)  # allowed in memory, as in anndata
+        return super()._validate_value(val, key)
+
     def clear(self, *, keep_x: bool | None = None) -> None:  # type: ignore[override]
         """Remove all layers; ``keep_x`` says whether X (key ``None``) is kept (default: kept)."""
         if keep_x is None:
@@ -456,11 +462,6 @@ def non_2d_message(value: Any, name: str) -> str | None:
 
 class Layers(AlignedActual, LayersBase):
     """``layers`` of an actual AnnData."""
-
-    def __setitem__(self, key: Any, value: Any) -> None:
-        if key is not None and (msg := non_2d_message(value, f"Layer {key!r}")) is not None:
-            warnings.warn(msg, UserWarning, stacklevel=2)  # allowed in memory, as in anndata
-        super().__setitem__(key, value)
 
     @property
     def isbacked(self) -> bool:

@@ -741,6 +741,13 @@ class AnnData:
                 msg = "Automatic reshaping when setting X will be removed in the future."
                 warnings.warn(msg, FutureWarning, stacklevel=2)
                 value = value.reshape(self.shape)
+            elif len(value.shape) > 2:
+                msg = (
+                    f"Cannot set `X` from an array of shape {tuple(value.shape)}: its leading two "
+                    f"dimensions {tuple(value.shape[:2])} do not match the AnnData shape {self.shape}. "
+                    "Automatic reshaping is only supported for 2-D inputs."
+                )
+                raise ShapeMismatchError(msg)
             else:
                 msg = f"Data matrix has wrong shape {tuple(value.shape)}, need to be {self.shape}."
                 raise ShapeMismatchError(msg)

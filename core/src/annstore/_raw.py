@@ -54,7 +54,10 @@ class Raw:
 
     def __init__(self, adata: AnnData, X: Any = None, var: Any = None, varm: Any = None) -> None:
         if X is not None and X.shape[0] != adata.n_obs:
-            msg = f"Expected raw X with {adata.n_obs} rows (n_obs of the AnnData); got shape {X.shape} instead."
+            msg = (
+                f"X has {X.shape[0]} rows, but n_obs is {adata.n_obs}: raw X needs the AnnData's "
+                f"{adata.n_obs} rows; got shape {X.shape} instead."
+            )
             from .errors import ShapeMismatchError
 
             raise ShapeMismatchError(msg)

@@ -75,8 +75,16 @@ def _dictify(m: Any) -> dict[str, Any]:
 
 def _check_2d(adata: Any) -> None:
     layers = _dictify(adata.layers)
-    for name, x in [("X", adata.X), *((f"layers/{k}", v) for k, v in layers.items() if k is not None)]:
-        if x is not None and len(getattr(x, "shape", ())) != 2:
+    for name, x in [("X", adata.X), *((f"Layer {k!r}", v) for k, v in layers.items() if k is not None)]:
+        shape = getattr(x, "shape", ())
+        if x is not None and len(shape) > 2:  # anndata's wording
+            msg = (
+                f"{name} must be 2-dimensional, but got an array with shape {tuple(shape)} "
+                f"(ndim={len(shape)}). Storing higher-dimensional arrays in `X` or `layers` violates "
+                "the AnnData specification, and cannot be written to disk."
+            )
+            raise ValueError(msg)
+        if x is not None and len(shape) != 2:
             msg = f"Expected a 2-d {name}; got shape {getattr(x, 'shape', None)} instead."
             raise ValueError(msg)
 
