@@ -383,7 +383,7 @@ def read_mtx_file(filename: Any, dtype: Any = "float32") -> AnnData:
     if fmt == "coordinate":
         _mtx_check_coordinate(filename, size, size_line)
     try:
-        m = mmread(os.fspath(filename))
+        m = mmread(os.fspath(filename), **_mmread_options(mmread))
     except (ValueError, OSError, IndexError, TypeError) as e:
         msg = f"Expected a valid Matrix Market file; scipy.io.mmread failed: {e}"
         raise _bad(filename, None, msg) from e
@@ -395,6 +395,16 @@ def read_mtx_file(filename: Any, dtype: Any = "float32") -> AnnData:
     obs = pd.DataFrame(index=pd.Index(np.arange(n_obs).astype(str)))
     var = pd.DataFrame(index=pd.Index(np.arange(n_vars).astype(str)))
     return _anndata(X, obs, var)
+
+
+def _mmread_options(mmread: Any) -> dict[str, Any]:
+    """scipy >= 1.18 warns unless asked for ``spmatrix`` explicitly (its default changes in 1.20)."""
+    import inspect
+
+    try:
+        return {"spmatrix": True} if "spmatrix" in inspect.signature(mmread).parameters else {}
+    except (TypeError, ValueError):
+        return {}
 
 
 # ------------------------------------------------------------------------------ umi_tools
