@@ -30,11 +30,12 @@ DS_CONCAT_DUMMY_INDEX_NAME = "_anndata_concat_index"
 DS_MERGE_DUMMY_INDEX_NAME = "_anndata_merge_index"
 
 
-def requires_xarray[R, **P](func: Callable[P, R]) -> Callable[P, R]:
+def requires_xarray(func: Callable[..., Any]) -> Callable[..., Any]:
     """Decorate ``func`` so that it fails with a clear ``ImportError`` when xarray is missing."""
 
+    # (no PEP 695 type parameters here: annstore supports Python 3.11)
     @wraps(func)
-    def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
         try:
             import xarray  # noqa: F401
         except ImportError as e:

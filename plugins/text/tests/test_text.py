@@ -183,6 +183,17 @@ def test_mtx(tmp_path: Path, name: str) -> None:
     assert list(a.obs_names) == ["0", "1", "2"] and list(a.var_names) == ["0", "1", "2", "3"]
 
 
+def test_mtx_reads_without_warnings(tmp_path: Path) -> None:
+    # scipy >= 1.18 warns when mmread is not told spmatrix=...; anndata asks, so scanpy's
+    # read_10x_mtx (warnings as errors) passes on anndata: it must on annstore too.
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        a = aio.read_mtx(_write(tmp_path, "m.mtx", MTX))
+    assert a.X.format == "csr"
+
+
 def test_mtx_dtype_and_array_format(tmp_path: Path) -> None:
     p = _write(tmp_path, "d.mtx", "%%MatrixMarket matrix array integer general\n2 2\n1\n2\n3\n4\n")
     a = aio.read_mtx(p, dtype="int64")
