@@ -38,6 +38,12 @@ from ._merge import (
     resolve_merge_strategy,
     union_keys,
 )
+from ._xarray import (
+    DS_CONCAT_DUMMY_INDEX_NAME,
+    DS_MERGE_DUMMY_INDEX_NAME,
+    DUMMY_RANGE_INDEX_KEY,
+    Dataset2D,
+)
 from .errors import AnnstoreError, CapabilityError
 
 if TYPE_CHECKING:
@@ -264,7 +270,7 @@ class Reindexer:
             return self._apply_to_awkward(el, axis=axis)
         if self.no_change and el.shape[axis] == len(self.old_idx):
             return el
-        if isinstance(el, pd.DataFrame):
+        if isinstance(el, pd.DataFrame | Dataset2D):
             return self._apply_to_df(el, axis=axis, fill_value=fill_value)
         if _is_sparse(el):
             return self._apply_to_sparse(el, axis=axis, fill_value=fill_value)
@@ -296,10 +302,10 @@ class Reindexer:
             el = ak.pad_none(el, 1, axis=0)
         return el[self.idx]
 
-    def _apply_to_df(self, el: pd.DataFrame, *, axis: int, fill_value: Any) -> pd.DataFrame:
+    def _apply_to_df(self, el: Any, *, axis: int, fill_value: Any) -> Any:
         if fill_value is None:
             fill_value = np.nan
-        if self.has_missing:
+        if self.has_missing and isinstance(el, pd.DataFrame):
             el = _np_bool_to_nullable(el)
         return el.reindex(self.new_idx, axis=axis, fill_value=fill_value)
 
@@ -509,6 +515,125 @@ def merge_dataframes(
     return pd.DataFrame(merge(aligned), index=new_index)
 
 
+# ------------------------------------------------------------------ xarray-backed frames
+
+
+def _lazy_column(col: Any, *, object_dtype: bool) -> Any:
+    """A dask array for an extension-dtype column of a :class:`Dataset2D` (lazy or in memory)."""
+    import dask.array as da
+
+    if col.attrs.get("elem_name") is None:  # in memory
+        return da.from_array(col.values, chunks=-1)
+    if object_dtype or col.dtype == "category" or col.dtype == "string":
+        dtype = np.dtype(object)
+    else:
+        dtype = getattr(col.dtype, "numpy_dtype", col.dtype)
+    variable = col.variable
+    n = col.shape[0]
+    step = max(1, min(1000, n))
+    chunks = ((step,) * (n // step) + ((n % step,) if n % step else ()),) if n else ((0,),)
+
+    def _chunk(block_info: Any = None) -> np.ndarray:
+        (start, stop), = block_info[None]["array-location"]
+        return np.asarray(variable[start:stop].values).astype(dtype, copy=False)
+
+    return da.map_blocks(_chunk, chunks=chunks, meta=np.array([], dtype=dtype), dtype=dtype)
+
+
+def _dask_extension_columns(
+    annotations: Iterable[Dataset2D], *, object_dtype: bool = False
+) -> list[Dataset2D]:
+    """Copies whose extension-dtype columns (categoricals, nullables) are dask arrays."""
+    out = []
+    for a in annotations:
+        ext = {c for c in a.columns if pd.api.types.is_extension_array_dtype(a[c])}
+        out.append(
+            a.copy(
+                data={
+                    name: _lazy_column(col, object_dtype=object_dtype) if name in ext else col
+                    for name, col in a._items()
+                }
+            )
+        )
+    return out
+
+
+def concat_dataset2d_on_annot_axis(
+    annotations: Iterable[Dataset2D],
+    join: Join,
+    *,
+    force_lazy: bool,
+    concat_indices: pd.Index | None = None,
+) -> Dataset2D:
+    """Concatenate :class:`Dataset2D` objects along their rows, as ``pd.concat(ignore_index=True)``.
+
+    Each one's rows are put on a range coordinate first, so that nothing is loaded and the
+    true index (possibly a lazy variable) is carried along; the result is indexed by
+    ``concat_indices`` when given, else by the concatenated true indices. Backed data, or
+    ``force_lazy``, make extension-dtype columns dask arrays.
+    """
+    import xarray as xr
+
+    annotations = list(annotations)
+    have_backed = any(a.is_backed for a in annotations)
+    if have_backed or force_lazy:
+        annotations = _dask_extension_columns(annotations)
+    else:
+        annotations = unify_dtypes(annotations)
+    moved = []
+    for a in annotations:
+        old_key = a.index_dim
+        is_fake_index = old_key != a.true_index_dim
+        ds = a.ds.copy()
+        ds.coords[DS_CONCAT_DUMMY_INDEX_NAME] = (old_key, pd.RangeIndex(a.shape[0]))
+        ds = ds.swap_dims({old_key: DS_CONCAT_DUMMY_INDEX_NAME})
+        old_coord = ds.coords[old_key]
+        del ds.coords[old_key]
+        ds[old_key] = old_coord
+        b = Dataset2D(ds)
+        if not is_fake_index:
+            b.true_index_dim = old_key
+        moved.append(b)
+    ds_concat = xr.concat([b.ds for b in moved], join=join, dim=DS_CONCAT_DUMMY_INDEX_NAME)
+    ds_concat.attrs.pop("indexing_key", None)
+    as_2d = Dataset2D(ds_concat)
+    as_2d.is_backed = have_backed
+    if concat_indices is not None:
+        concat_indices = concat_indices.copy()
+        concat_indices.name = DS_CONCAT_DUMMY_INDEX_NAME
+        as_2d.index = concat_indices
+        ds_concat = as_2d.ds
+    else:
+        n = ds_concat.sizes[DS_CONCAT_DUMMY_INDEX_NAME]
+        ds_concat.coords[DS_CONCAT_DUMMY_INDEX_NAME] = pd.RangeIndex(n)
+    ds_concat = ds_concat.drop_dims([d for d in ds_concat.dims if d != DS_CONCAT_DUMMY_INDEX_NAME])
+    if concat_indices is None:
+        true_index = xr.concat([b.true_xr_index for b in moved], dim=DS_CONCAT_DUMMY_INDEX_NAME)
+        true_index.coords[DS_CONCAT_DUMMY_INDEX_NAME] = ds_concat.coords[DS_CONCAT_DUMMY_INDEX_NAME]
+        ds_concat.coords[DS_CONCAT_DUMMY_INDEX_NAME] = true_index
+    for key in {b.true_index_dim for b in moved if b.true_index_dim != b.index_dim}:
+        del ds_concat[key]
+    if DUMMY_RANGE_INDEX_KEY in ds_concat:
+        del ds_concat[DUMMY_RANGE_INDEX_KEY]
+    return Dataset2D(ds_concat)
+
+
+def merge_dataset2d(annotations: Sequence[Dataset2D], join: Join) -> Dataset2D:
+    """The other axis' annotation when every input's is a :class:`Dataset2D`: an xarray merge.
+
+    As anndata, the merge strategy is not applied here: xarray's merge keeps the first value
+    of each column (all extension-dtype columns as object dtype dask arrays).
+    """
+    import xarray as xr
+
+    with_dask = _dask_extension_columns(annotations, object_dtype=True)
+    for a in with_dask:
+        if a.true_index_dim != a.index_dim:
+            a.index = a.true_index
+    renamed = [a.ds.rename({a.true_index_dim: DS_MERGE_DUMMY_INDEX_NAME}) for a in with_dask]
+    return Dataset2D(xr.merge(renamed, join=join, compat="override"))
+
+
 # ------------------------------------------------------------------ arrays
 
 
@@ -563,6 +688,7 @@ def concat_arrays(
     axis: int = 0,
     index: pd.Index | None = None,
     fill_value: Any = None,
+    force_lazy: bool = False,
 ) -> Any:
     """Concatenate ``arrays`` along ``axis`` after aligning each with its reindexer.
 
@@ -573,6 +699,19 @@ def concat_arrays(
     present = [a for a in arrays if not isinstance(a, _MissingBlock)]
     if fill_value is None:
         fill_value = default_fill_value(present)
+    if any(isinstance(a, Dataset2D) for a in present):
+        if any(isinstance(a, pd.DataFrame) for a in present):
+            arrays = [a.to_memory() if isinstance(a, Dataset2D) else a for a in arrays]
+        elif not all(isinstance(a, Dataset2D) for a in arrays):
+            others = [
+                np.ndarray if isinstance(a, _MissingBlock) else type(a)
+                for a in arrays
+                if not isinstance(a, Dataset2D)
+            ]
+            msg = f"Cannot concatenate a Dataset2D with other array types {others}."
+            raise ValueError(msg)
+        else:
+            return concat_dataset2d_on_annot_axis(arrays, "outer", force_lazy=force_lazy)
     if any(isinstance(a, pd.DataFrame) for a in arrays):
         if not all(isinstance(a, pd.DataFrame | _MissingBlock) for a in arrays):
             kinds = sorted({type(a).__name__ for a in present})
@@ -686,6 +825,7 @@ def concat_aligned_mappings(
     reindexers: Sequence[Reindexer] | None = None,
     index: pd.Index | None = None,
     fill_value: Any = None,
+    force_lazy: bool = False,
 ) -> dict[Any, Any]:
     """Concatenate mappings of aligned elements (layers, obsm/varm) key by key.
 
@@ -712,6 +852,7 @@ def concat_aligned_mappings(
             axis=axis,
             index=index,
             fill_value=fill_value if join == "outer" else None,
+            force_lazy=force_lazy,
         )
     return out
 
@@ -896,12 +1037,25 @@ def concat(
     reindexers = gen_reindexers(alt_indices, alt_index)
 
     # annotation of the concatenated axis
-    annot = concat_annotations([getattr(a, ax_name) for a in objs], index, join)
+    annots = [getattr(a, ax_name) for a in objs]
+    if any(isinstance(a, pd.DataFrame) for a in annots):
+        annots = [a.to_memory() if isinstance(a, Dataset2D) else a for a in annots]
+        annot = concat_annotations(annots, index, join)
+    else:  # all xarray-backed: concatenated as xarray (lazily with force_lazy or backed data)
+        check_combinable_cols([a.columns for a in annots], join)
+        annot = concat_dataset2d_on_annot_axis(
+            annots, join, force_lazy=force_lazy, concat_indices=index
+        )
     if label is not None:
         annot[label] = label_col
 
     # annotation of the other axis
-    alt_annot = merge_dataframes([getattr(a, alt_name) for a in objs], alt_index, merge_fn)
+    alt_annots = [getattr(a, alt_name) for a in objs]
+    if any(isinstance(a, pd.DataFrame) for a in alt_annots):
+        alt_annots = [a.to_memory() if isinstance(a, Dataset2D) else a for a in alt_annots]
+        alt_annot = merge_dataframes(alt_annots, alt_index, merge_fn)
+    else:
+        alt_annot = merge_dataset2d(alt_annots, join)
 
     layers = concat_aligned_mappings(
         [_layers_with_x(a) for a in objs],
@@ -919,6 +1073,7 @@ def concat(
         axis=0,
         index=index,
         fill_value=fill_value,
+        force_lazy=force_lazy,
     )
     axis_p = (
         concat_pairwise([_mapping_of(a, f"{ax_name}p") for a in objs], sizes, join)

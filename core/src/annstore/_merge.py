@@ -27,6 +27,7 @@ import numpy as np
 import pandas as pd
 from scipy import sparse
 
+from ._xarray import Dataset2D
 from .errors import AnnstoreError
 
 __all__ = [
@@ -130,7 +131,7 @@ def equal(a: Any, b: Any) -> bool:
     """
     if a is b and not isinstance(a, float | np.floating):
         return True
-    if isinstance(a, pd.DataFrame | pd.Series):
+    if isinstance(a, pd.DataFrame | pd.Series | Dataset2D):
         return bool(a.equals(b))
     if type(a).__module__.split(".")[0] == "awkward":
         import awkward as ak
@@ -207,7 +208,7 @@ def only(vals: Sequence[Any]) -> Any:
 
 
 def _is_mapping(x: Any) -> bool:
-    return isinstance(x, Mapping)
+    return isinstance(x, Mapping) and not isinstance(x, Dataset2D)
 
 
 def merge_nested(
