@@ -27,9 +27,18 @@ import types
 from typing import Any
 
 import annstore
-from annstore._alias import CLIENT_PRIVATE_NAMES
 
-annstore.install_as_anndata()
+if hasattr(annstore, "install_as_anndata"):
+    from annstore._alias import CLIENT_PRIVATE_NAMES
+
+    annstore.install_as_anndata()
+else:
+    # measuring an annstore from before install_as_anndata() existed: the same alias, from a
+    # copy of today's _alias.py placed beside this plugin by the "before" run
+    import annstore_alias_backport as _backport
+
+    CLIENT_PRIVATE_NAMES = _backport.CLIENT_PRIVATE_NAMES
+    _backport.install_as_anndata()
 
 
 class PrivateAPIUsed(Exception):  # noqa: N818 - the report searches for this name
