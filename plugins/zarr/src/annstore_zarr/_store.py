@@ -527,6 +527,7 @@ class ZarrGroup(_Node):
                 so.pop(k, None)
             return {}
         kw: dict[str, Any] = {}
+        no_shards = "shards" in so and so["shards"] is None  # an explicit ``shards=None``: unsharded
         if "compressor" in so:  # anndata / zarr-2 spelling
             so.setdefault("compressors", so.pop("compressor"))
         if "compression" in so or "compression_opts" in so:
@@ -552,7 +553,7 @@ class ZarrGroup(_Node):
                     raise ValueError(msg)
         if self._state.zarr_format == 2:
             kw.pop("shards", None)
-        elif "shards" not in kw and dt.kind != "V" and self._auto_shard():
+        elif "shards" not in kw and not no_shards and dt.kind != "V" and self._auto_shard():
             kw["shards"] = "auto"
         if dt.kind == "V":
             kw.pop("shards", None)
