@@ -63,7 +63,16 @@ __all__ = [
 ]
 
 
+_DEPRECATED_IO = ("read_loom", "read_hdf", "read_excel", "read_umi_tools", "read_csv", "read_text", "read_mtx")
+#: Readers anndata moved to ``io``: ``annstore.read_csv`` still works, with anndata's FutureWarning.
+_DEPRECATED = {name: f"io.{name}" for name in _DEPRECATED_IO}
+
+
 def __getattr__(name: str) -> Any:
+    if name in _DEPRECATED:
+        from .utils import redirect_deprecated
+
+        return redirect_deprecated(name, _DEPRECATED)
     if name == "__version__":
         from importlib.metadata import version
 
@@ -76,7 +85,7 @@ def __getattr__(name: str) -> Any:
         from ._extensions import register_anndata_namespace
 
         return register_anndata_namespace
-    if name in {"acc", "experimental", "testing", "backed", "types", "errors", "hookspecs"}:
+    if name in {"acc", "experimental", "testing", "backed", "types", "errors", "hookspecs", "abc", "typing", "utils", "logging"}:
         import importlib
 
         return importlib.import_module(f".{name}", __name__)

@@ -439,7 +439,7 @@ class AnnData:
     def _check_uniqueness(self) -> None:
         for attr in ("obs", "var"):
             idx = getattr(self, f"_{attr}").index
-            if idx[~idx.isna()].has_duplicates:
+            if (idx if isinstance(idx, pd.MultiIndex) else idx[~idx.isna()]).has_duplicates:
                 _warn_dup(attr)
 
     # ------------------------------------------------------------------ repr & dunders

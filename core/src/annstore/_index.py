@@ -9,8 +9,12 @@ import numpy as np
 import pandas as pd
 from scipy import sparse
 
+from ._settings import settings
+
 if TYPE_CHECKING:
     from numpy.typing import NDArray
+
+from ._xarray import Dataset2D, is_xr_dataarray
 
 __all__ = [
     "is_dask_array",
@@ -103,11 +107,13 @@ def _from_array(indexer: Any, names: pd.Index) -> np.ndarray:
         return as_int
     if kind == "O" and len(arr) and all(isinstance(v, bool | np.bool_) for v in arr):
         return _from_array(arr.astype(bool), names)
-    # labels
-    labels = arr.astype(object) if kind in "OUST" else arr
-    if kind not in "OUST":
-        msg = f"Unsupported indexer dtype {arr.dtype}; expected ints, bools or names."
-        raise IndexError(msg)
+    # labels (names of any dtype, as anndata: datetimes, tuples of a MultiIndex, ...)
+    if kind in "OUST":
+        labels = arr.astype(object)
+    elif isinstance(indexer, pd.api.extensions.ExtensionArray | pd.MultiIndex):
+        labels = indexer
+    else:
+        labels = arr
     positions = names.get_indexer(labels)
     if (positions < 0).any():
         missing = list(labels[positions < 0])
@@ -122,8 +128,13 @@ def normalize_index(indexer: Any, names: pd.Index) -> Any:
     Returns an ``int`` (a single position, possibly negative), a ``slice`` of positions, an
     integer position array or a boolean mask of ``len(names)``.
     """
+    if isinstance(indexer, pd.MultiIndex) and not settings.restrict_index_types:
+        return _from_array(indexer, names)  # tuples looked up in a MultiIndex of names
     if isinstance(indexer, pd.Index | pd.Series):
         indexer = indexer.array
+    if is_xr_dataarray(indexer):
+        indexer = indexer.data
+        indexer = indexer.compute() if is_dask_array(indexer) else np.asarray(indexer)
     if isinstance(indexer, slice):
         return _from_slice(indexer, names)
     if isinstance(indexer, bool | np.bool_):
@@ -173,6 +184,8 @@ def _positions(idx: Any) -> Any:
 
 def subset(a: Any, idx: tuple[Any, ...]) -> Any:
     """Select ``idx`` (one indexer per leading axis) from ``a``, as an outer (not point) selection."""
+    if isinstance(a, Dataset2D):
+        return a.iloc[_positions(np.asarray(idx[0]) if isinstance(idx[0], list) else idx[0])]
     if isinstance(a, pd.DataFrame):
         return a.iloc[tuple(_positions(i) for i in idx)] if len(idx) > 1 else a.iloc[_positions(idx[0])]
     if len(idx) == 1:

@@ -49,6 +49,31 @@ def warn(msg: str, category: type[Warning] = UserWarning, *, stacklevel: int = 2
     warnings.warn(msg, category, stacklevel=stacklevel + 1)
 
 
+def redirect_deprecated(name: str, mapping: Mapping[str, str], old_module: str | None = None) -> Any:
+    """Resolve a name that anndata moved: warn (``FutureWarning``) and return ``<package>.<new path>``.
+
+    Parameters
+    ----------
+    name
+        The old name, looked up in ``mapping`` (old name -> dotted path under the package).
+    old_module
+        The submodule it was imported from (``None``: the package itself).
+    """
+    import annstore
+
+    old = "anndata" + (f".{old_module}" if old_module else "")
+    new_path = mapping.get(name)
+    if new_path is None:
+        msg = f"module {old} has no attribute {name!r}"
+        raise AttributeError(msg)
+    msg = f"Importing {name} from `{old}` is deprecated. Import anndata.{new_path} instead."
+    warnings.warn(msg, FutureWarning, stacklevel=3)
+    obj: Any = annstore
+    for part in new_path.split("."):
+        obj = getattr(obj, part)
+    return obj
+
+
 def import_name(full_name: str) -> Any:
     """Import a dotted name: the longest importable module prefix, then attributes.
 

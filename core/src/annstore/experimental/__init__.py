@@ -9,27 +9,35 @@ from __future__ import annotations
 import importlib
 from typing import Any
 
-from ..backed import CSCDataset, CSRDataset, sparse_dataset
-from ..io import IOSpec, read_dispatched, read_elem, write_dispatched, write_elem
+from types import MappingProxyType
+
+from ..io import IOSpec, read_dispatched, write_dispatched
 from ._lazy_api import read_elem_lazy, read_lazy
 from ._partial_api import read_partial
 
 __all__ = [
     "AnnCollection",
     "AnnLoader",
-    "CSCDataset",
-    "CSRDataset",
     "IOSpec",
     "concat_on_disk",
     "read_dispatched",
-    "read_elem",
     "read_elem_lazy",
     "read_lazy",
     "read_partial",
-    "sparse_dataset",
     "write_dispatched",
-    "write_elem",
 ]
+
+#: Names anndata moved out of ``experimental`` (old name -> new path under the package); they
+#: still resolve, with anndata's ``FutureWarning``.
+_DEPRECATED = MappingProxyType({
+    "CSRDataset": "abc.CSRDataset",
+    "CSCDataset": "abc.CSCDataset",
+    "sparse_dataset": "io.sparse_dataset",
+    "read_elem": "io.read_elem",
+    "write_elem": "io.write_elem",
+    "RWAble": "typing.AxisStorable",
+    "InMemoryElem": "typing.RWAble",
+})
 
 _LAZY = {
     "AnnCollection": "._collection",
@@ -39,6 +47,10 @@ _LAZY = {
 
 
 def __getattr__(name: str) -> Any:
+    if name in _DEPRECATED:
+        from ..utils import redirect_deprecated
+
+        return redirect_deprecated(name, _DEPRECATED, "experimental")
     mod = _LAZY.get(name)
     if mod is None:
         msg = f"module 'annstore.experimental' has no attribute {name!r}"
