@@ -85,7 +85,7 @@ def coerce_array(value: Any, *, name: str, allow_df: bool = False, allow_array_l
     if (
         not isinstance(value, pd.Series | pd.Index | list | tuple | str | bytes | Mapping)
         and hasattr(value, "shape")
-        and hasattr(value, "dtype")
+        and (hasattr(value, "dtype") or hasattr(value, "__array_namespace__"))  # array API, as anndata
     ):
         return value
     if allow_array_like:
