@@ -32,6 +32,7 @@ from ._model_frames import (
 from ._raw import Raw
 from ._settings import settings
 from ._views import DictView, ElementRef, as_view
+from ._xarray import Dataset2D
 from .errors import CapabilityError, ImplicitModificationWarning, ShapeMismatchError
 
 if TYPE_CHECKING:
@@ -107,6 +108,8 @@ def _uns_to_memory(x: Any) -> Any:
     """``uns`` with dask arrays (at any depth of nested dicts) computed, as anndata's to_memory."""
     if isinstance(x, dict):
         return {k: _uns_to_memory(v) for k, v in x.items()}
+    if isinstance(x, Dataset2D):
+        return x.to_memory()
     if type(x).__module__.split(".")[0] == "dask" and hasattr(x, "compute"):
         return x.compute()
     return x
@@ -249,6 +252,8 @@ class AnnData:
 
     @staticmethod
     def _remove_unused_categories(df_full: pd.DataFrame, df_sub: pd.DataFrame, uns: MutableMapping) -> pd.DataFrame:
+        if isinstance(df_sub, Dataset2D):  # lazy categorical arrays drop unused categories on access
+            return df_sub
         cat_cols = [k for k in df_full.columns if isinstance(df_full[k].dtype, pd.CategoricalDtype)]
         if not cat_cols:
             return df_sub
@@ -649,6 +654,8 @@ class AnnData:
             self._init_as_actual(self.copy())
         setattr(self, f"_{attr}", value)
         self._set_dim_index(idx, attr)
+        if isinstance(value, Dataset2D) and not len(value.columns):
+            value.columns = value.columns.astype(str)  # warns, as anndata's
 
     @property
     def obs(self) -> pd.DataFrame:

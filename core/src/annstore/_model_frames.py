@@ -12,6 +12,8 @@ from pandas.api.types import infer_dtype, is_integer_dtype, is_string_dtype
 from ._settings import settings
 from .errors import ImplicitModificationWarning, ShapeMismatchError
 
+from ._xarray import Dataset2D, is_xr_dataset
+
 __all__ = ["as_str_index", "gen_dataframe", "gen_index", "make_index_unique", "prep_dim_index"]
 
 
@@ -44,7 +46,16 @@ def _length_error(source: str, attr: str, expected: int, actual: int) -> ShapeMi
 def gen_dataframe(
     anno: Any, index_names: Iterable[str], *, source: str, attr: str, length: int | None = None
 ) -> pd.DataFrame:
-    """Turn ``anno`` (None, a mapping or a DataFrame) into the ``obs``/``var`` DataFrame."""
+    """Turn ``anno`` (None, a mapping or a DataFrame) into the ``obs``/``var`` DataFrame.
+
+    An :class:`xarray.Dataset` is wrapped in (and a ``Dataset2D`` kept as) a ``Dataset2D``.
+    """
+    if is_xr_dataset(anno):
+        anno = Dataset2D(anno)
+    if isinstance(anno, Dataset2D):
+        if length is not None and length != anno.shape[0]:
+            raise _length_error(source, attr, length, anno.shape[0])
+        return anno
     if anno is None or (isinstance(anno, Mapping) and not isinstance(anno, pd.DataFrame)):
         anno = dict(anno or {})
         for name in index_names:

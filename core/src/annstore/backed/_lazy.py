@@ -90,7 +90,7 @@ def _reopenable(node: Any) -> tuple[str, str] | None:
     if path is None:
         return None
     p = str(path)
-    if "://" not in p and not Path(p).exists():
+    if "://" in p or not Path(p).exists():  # remote and in-memory stores: read through the node
         return None
     return p, node.format
 
@@ -429,19 +429,27 @@ def read_lazy(
     def read(node: Any, name: str) -> Any:
         enc = node.attrs.get("encoding-type")
         is_grp = hasattr(node, "create_group")
+        path = "/" + str(getattr(node, "name", "")).strip("/")
         if enc in {"anndata", "raw"} or (is_grp and enc is None and name in ("", "/")):
-            return {k: read(node[k], k) for k in ANNDATA_ELEMS if k in node}
+            out = {}
+            for k in ANNDATA_ELEMS:  # one metadata read per element (unconsolidated stores)
+                try:
+                    child = node[k]
+                except KeyError:
+                    continue
+                out[k] = read(child, k)
+            return out
         if enc == "dataframe":
-            if name in ("obs", "var"):
-                return read_elem_lazy(node, use_range_index=not load_annotation_index, chunks=None)
+            # anndata's rule, by path prefix: obs, var, obsm/*, varm/*, raw/var, raw/varm/*
+            if path[:4] in {"/obs", "/var"} or path[:8] in {"/raw/obs", "/raw/var"}:
+                return read_elem_lazy(node, use_range_index=not load_annotation_index)
             return read_elem_lazy(node)
         if enc in {"csr_matrix", "csc_matrix", "array", "string-array", "categorical"} or (
             enc is not None and "nullable" in enc
         ):
-            return read_elem_lazy(node, chunks=chunks if name in ("X", "layers/") else None)
+            return read_elem_lazy(node, chunks=chunks if path == "/X" or path.startswith("/layers/") else None)
         if enc == "dict" or (is_grp and enc is None):
-            sub = "layers/" if name == "layers" else ""
-            return {k: read(node[k], sub) for k in node.keys()}
+            return {k: read(node[k], k) for k in node.keys()}
         return ctx.read_elem(node)
 
     # the root stays open: lazy categorical/nullable columns read through its nodes
