@@ -21,7 +21,7 @@ import pandas as pd
 if TYPE_CHECKING:
     from collections.abc import Callable
 
-__all__ = ["Dataset2D", "is_dataset2d", "is_xr_dataset", "requires_xarray"]
+__all__ = ["Dataset2D", "has_dataset2d", "is_dataset2d", "is_xr_dataset", "refuse_dataset2d", "requires_xarray"]
 
 #: Name of the dimension ``read_elem_lazy`` uses when the index is not loaded (``use_range_index``).
 DUMMY_RANGE_INDEX_KEY = "_anndata_dummy_range_index"
@@ -67,6 +67,25 @@ def is_xr_dataarray(x: Any) -> bool:
 def is_dataset2d(x: Any) -> bool:
     """Whether ``x`` is a :class:`Dataset2D`."""
     return isinstance(x, Dataset2D)
+
+
+def has_dataset2d(adata: Any) -> bool:
+    """Whether obs, var or a value of obsm/varm of ``adata`` is a :class:`Dataset2D`."""
+    if any(isinstance(getattr(adata, a), Dataset2D) for a in ("obs", "var")):
+        return True
+    return any(isinstance(v, Dataset2D) for a in ("obsm", "varm") for v in getattr(adata, a).values())
+
+
+def refuse_dataset2d(adata: Any) -> None:
+    """Raise anndata's ``NotImplementedError`` for a whole-AnnData write holding a ``Dataset2D``."""
+    if has_dataset2d(adata):
+        msg = (
+            "Writing AnnData objects with a Dataset2D not supported yet. "
+            "Please use `ds.to_memory` to bring the dataset into memory. "
+            "Note that if you have generated this object by concatenating several `AnnData` objects"
+            "the original types may be lost."
+        )
+        raise NotImplementedError(msg)
 
 
 class Dataset2D(Mapping):

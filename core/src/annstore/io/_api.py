@@ -236,6 +236,9 @@ def write(
     Local whole-file writes are atomic: the data goes to a temporary sibling that replaces
     ``path`` only once complete, so a crash never destroys the previous file.
     """
+    from .._xarray import refuse_dataset2d
+
+    refuse_dataset2d(adata)
     fmt = format or _guess_for_write(path)
     info = require_format(fmt)
     pm = get_plugin_manager()
