@@ -30,7 +30,7 @@ def test_resolve_axis_and_join():
     assert resolve_axis(0) == (0, "obs")
     assert resolve_axis(1) == (1, "var")
     assert resolve_axis("var") == (1, "var")
-    with pytest.raises(ConcatError, match="got 2"):
+    with pytest.raises(ConcatError, match=r"`axis` must be either 0, 1, .obs., or .var., was 2"):
         resolve_axis(2)  # type: ignore[arg-type]
     with pytest.raises(ValueError, match="'left'"):
         check_join("left")

@@ -132,7 +132,7 @@ def resolve_axis(axis: Literal["obs", 0, "var", 1]) -> tuple[Literal[0, 1], Axis
             return 0, "obs"
         if axis in (1, "var"):
             return 1, "var"
-    msg = f"Expected axis to be one of 0, 1, 'obs' or 'var'; got {axis!r} instead."
+    msg = f"`axis` must be either 0, 1, 'obs', or 'var', was {axis}"
     raise ConcatError(msg)
 
 
