@@ -101,10 +101,10 @@ def test_shape_inferred_from_obs():
 
 
 def test_obs_length_mismatch_names_element_and_sizes():
-    with pytest.raises(ShapeMismatchError, match=r"`obs` with 3 rows.*got 2 rows") as e:
+    with pytest.raises(ShapeMismatchError, match=r"`obs` must have as many rows as `X` has rows \(3\), but has 2 rows") as e:
         ad.AnnData(np.ones((3, 4)), obs=pd.DataFrame(index=["a", "b"]))
     assert isinstance(e.value, ValueError)
-    with pytest.raises(ShapeMismatchError, match=r"`var` with 4 rows.*got 1 rows"):
+    with pytest.raises(ShapeMismatchError, match=r"`var` must have as many rows as `X` has columns \(4\), but has 1 rows"):
         ad.AnnData(np.ones((3, 4)), var=pd.DataFrame(index=["a"]))
     with pytest.raises(ShapeMismatchError, match=r"`shape` is inconsistent with `obs`"):
         ad.AnnData(shape=(3, 1), obs=pd.DataFrame(index=["a"]))

@@ -228,7 +228,7 @@ def test_raw(adata):
 def test_raw_errors(adata):
     with pytest.raises(ValueError, match="Can only init raw attribute with an AnnData"):
         adata.raw = 5
-    with pytest.raises(ShapeMismatchError, match="raw X with 3 rows"):
+    with pytest.raises(ShapeMismatchError, match="X has 2 rows, but n_obs is 3"):
         ad.Raw(adata, X=np.ones((2, 2)))
     adata.raw = adata
     with pytest.raises(IndexError, match="3-dimensional"):

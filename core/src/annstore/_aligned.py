@@ -95,9 +95,9 @@ def coerce_array(value: Any, *, name: str, allow_df: bool = False, allow_array_l
             msg = f"{name} could not be converted to an array: {e}"
             raise ValueError(msg) from e
     msg = (
-        f"{name} needs to be a numpy array, a scipy CSR/CSC sparse matrix or array, a dask "
-        f"array{', a DataFrame' if allow_df else ''} or another array with .shape and .dtype; "
-        f"got {type(value)} instead."
+        f"{name} needs to be of one of {np.ndarray}, a scipy CSR/CSC sparse matrix or array, a dask "
+        f"array{', a DataFrame' if allow_df else ''} or another array with .shape and .dtype, "
+        f"not {type(value)}."
     )
     raise ValueError(msg)
 

@@ -153,6 +153,28 @@ def _unwriteable(adata: AnnData, registry: Any, fmt: str | None) -> bool:
     )
 
 
+def _is_raw_disk_array(x: Any) -> bool:
+    """An h5py dataset, a zarr array or a backed sparse dataset (recognised by type, importing nothing)."""
+    for c in type(x).__mro__:
+        mod = c.__module__.split(".")[0]
+        if (mod == "h5py" and c.__name__ == "Dataset") or (mod == "zarr" and c.__name__ == "Array"):
+            return True
+        if c.__name__ == "BaseCompressedSparseDataset":
+            return True
+    return False
+
+
+def _format_bytes(n: float) -> str:
+    """``1234`` -> ``'1.23kB'`` (3 significant digits, powers of 1000, as tqdm's format_sizeof)."""
+    for unit in ("", "k", "M", "G", "T", "P", "E", "Z"):
+        if abs(n) < 999.5:
+            if abs(n) < 99.95:
+                return f"{n:1.2f}{unit}B" if abs(n) < 9.995 else f"{n:2.1f}{unit}B"
+            return f"{n:3.0f}{unit}B"
+        n /= 1000
+    return f"{n:3.1f}YB"
+
+
 class AnnData:
     """An annotated data matrix.
 
@@ -528,7 +550,10 @@ class AnnData:
             msg = "Can only delete whole observations (adata[idx]) or whole variables (adata[:, idx])."
             raise IndexError(msg)
 
-    def __sizeof__(self) -> int:
+    def __sizeof__(self, *, show_stratified: bool = False, with_disk: bool = False) -> int:
+        """Bytes held by the elements; ``show_stratified`` prints each element's share and
+        ``with_disk`` counts backed arrays at their in-memory size."""
+
         def size(x: Any) -> int:
             if x is None:
                 return 0
@@ -538,14 +563,25 @@ class AnnData:
                 return sum(size(v) for v in x.values())
             if isinstance(x, np.ndarray):
                 return int(x.nbytes)
+            if with_disk and hasattr(x, "format") and hasattr(x, "to_memory"):  # backed sparse
+                return size(x.to_memory())
+            if with_disk and hasattr(x, "shape") and hasattr(x, "dtype") and not hasattr(x, "__array_interface__"):
+                return int(np.prod(x.shape)) * np.dtype(x.dtype).itemsize  # a backed dense dataset
             return x.__sizeof__()
 
-        total = size(self.obs) + size(self.var) + size(dict(self._uns))
-        for attr in ("obsm", "varm", "obsp", "varp", "layers"):
-            total += sum(size(v) for v in getattr(self, attr).values())
-        if self.raw is not None:
-            total += size(self.raw.X) + size(self.raw.var) + sum(size(v) for v in self.raw.varm.values())
-        return total
+        parts: dict[str, int] = {
+            "obs": size(self.obs),
+            "var": size(self.var),
+            "uns": size(dict(self.uns)),
+            **{attr: sum(size(v) for v in getattr(self, attr).values()) for attr in ("obsm", "varm", "obsp", "varp", "layers")},
+        }
+        raw = self.raw
+        parts["raw"] = 0 if raw is None else size(raw.X) + size(raw.var) + sum(size(v) for v in raw.varm.values())
+        if show_stratified:
+            for attr, n in parts.items():
+                if n > 0:
+                    print(f"Size of {attr}: {_format_bytes(n)}")
+        return sum(parts.values())
 
     # ------------------------------------------------------------------ shape & names
 
@@ -854,9 +890,24 @@ class AnnData:
             new["raw"] = {"X": None if r.X is None else r.X.copy(), "var": r.var.copy(), "varm": r.varm.copy()}
         return AnnData(**new)
 
+    def _has_raw_disk_array(self, attrs: Sequence[str] = ("obsm", "varm", "obsp", "varp", "layers", "uns")) -> bool:
+        """Whether an element (or a value of a mapping element) is an h5py/zarr array or a backed
+        sparse dataset held directly (not through backed mode)."""
+        return any(
+            _is_raw_disk_array(v)
+            for attr in attrs
+            for v in (dict(getattr(self, attr)).values() if attr != "uns" else self._uns.values())
+        )
+
     def copy(self, filename: PathLike[str] | str | None = None) -> AnnData:
         """A full, independent copy (of a view: a new actual AnnData); on disk if backed."""
         if not self.isbacked:
+            if self._has_raw_disk_array():
+                msg = (
+                    "Copy is not implemented for anndatas which have backing raw h5 (not in backed "
+                    "mode) or zarr arrays; call `.to_memory()` to load them."
+                )
+                raise NotImplementedError(msg)
             return self._copy()
         if filename is None:
             msg = (
@@ -917,8 +968,11 @@ class AnnData:
                 "implemented. Call `.copy()` before transposing."
             )
             raise ValueError(msg)
-        if self.isbacked:
-            msg = "Cannot transpose anndata object that has backed X; call `.to_memory()` first."
+        if self.isbacked or self._has_raw_disk_array(("layers",)):
+            msg = (
+                "Cannot transpose anndata object that has raw zarr arrays or h5py arrays backing X "
+                "or layers; call `.to_memory()` first."
+            )
             raise ValueError(msg)
 
         def t(x: Any) -> Any:

@@ -37,7 +37,10 @@ def _length_error(source: str, attr: str, expected: int, actual: int) -> ShapeMi
     what = "rows" if attr == "obs" else "columns"
     axis = "n_obs" if attr == "obs" else "n_vars"
     if source == "X":
-        msg = f"Expected `{attr}` with {expected} rows ({axis}, the {what} of `X`); got {actual} rows instead."
+        msg = (
+            f"Observations annot. `{attr}` must have as many rows as `X` has {what[:-1]}s "
+            f"({expected}), but has {actual} rows."
+        )
     else:
         msg = f"`shape` is inconsistent with `{attr}`: expected {expected} rows ({axis}); got {actual} rows instead."
     return ShapeMismatchError(msg)
@@ -117,6 +120,8 @@ def prep_dim_index(value: Any, attr: str, expected_len: int, shape: tuple[int, i
         raise ValueError(msg)
     if not isinstance(value, pd.Index):
         value = as_str_index(pd.Index(value))
+    if not isinstance(value.name, str | None):  # e.g. a Series named 0 (anndata drops the name)
+        value = value.rename(None)
     if (
         settings.restrict_index_types
         and len(value) > 0
