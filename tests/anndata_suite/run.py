@@ -266,23 +266,33 @@ def parse_junit(xml: Path) -> dict[str, dict]:
         return out
     root = ET.parse(xml).getroot()
     for tc in root.iter("testcase"):
-        file = tc.get("file") or (tc.get("classname", "").replace(".", "/") + ".py")
         cls = tc.get("classname", "")
-        modpath = file[:-3].replace("/", ".")
         name = tc.get("name", "")
+        if not cls and "::" not in name and "[" not in name:
+            # a collection error: pytest names the module (tests.test_x) or the path
+            f = name if name.endswith(".py") else name.replace(".", "/") + ".py"
+            child = next(iter(tc), None)
+            msg = "" if child is None else (child.get("message") or "") + "\n" + (child.text or "")
+            out[f"{f}::<collection>"] = {"outcome": "error", "message": msg}
+            continue
+        file = tc.get("file") or (cls.replace(".", "/") + ".py")
+        modpath = file[:-3].replace("/", ".")
         inner = cls[len(modpath):].lstrip(".") if cls.startswith(modpath) else ""
         nodeid = f"{file}::{inner + '::' if inner else ''}{name}"
         outcome, message = "passed", ""
         for child in tc:
             if child.tag in ("failure", "error"):
+                if outcome in ("failed", "error"):
+                    continue  # keep the first (call) failure; a teardown error follows it
                 outcome = "failed" if child.tag == "failure" else "error"
                 message = (child.get("message") or "") + "\n" + (child.text or "")
-            elif child.tag == "skipped":
+            elif child.tag == "skipped" and outcome == "passed":
                 t = child.get("type", "")
                 outcome = "xfailed" if "xfail" in t else "skipped"
                 message = child.get("message") or ""
-        if outcome == "error" and nodeid in out and out[nodeid]["outcome"] == "passed":
-            pass  # an error in teardown after a pass: keep it as an error below
+        prev = out.get(nodeid)
+        if prev is not None and prev["outcome"] in ("failed", "error"):
+            continue
         out[nodeid] = {"outcome": outcome, "message": message}
     return out
 
@@ -310,10 +320,8 @@ def compare(oracle: dict[str, dict], ann: dict[str, dict]) -> dict:
         f = nodeid.split("::", 1)[0]
         a = ann.get(nodeid)
         if a is None:
-            # not collected under annstore: find a collection error of its file
-            col = next((v for k, v in ann.items() if k.startswith(f.replace("/", ".").removesuffix(".py"))
-                        or k.split("::")[0] == f and v["outcome"] == "error"), None)
-            a = {"outcome": "error", "message": (col or {}).get("message", "not collected under annstore")}
+            col = ann.get(f"{f}::<collection>")
+            a = col or {"outcome": "error", "message": "not collected under annstore (deselected or named otherwise)"}
         files[f]["tests"] += 1
         private = is_private(a)
         if o["outcome"] != "passed":
@@ -461,6 +469,22 @@ def main(argv: list[str] | None = None) -> int:
         ann = parse_junit(run_pytest(d, envs["annstore"], "annstore", targets, args.n, args.timeout, pct or 0))
         res = compare(oracle, ann)
         res["collection_errors"] = collection_errors(d / "pytest.log")
+        if args.check and res["differences"]:
+            # a difference must hold twice: run the differing tests once more, alone
+            known = known_failures()
+            again = [x["nodeid"] for x in res["differences"] if f"{project}:{x['nodeid']}" not in known]
+            if again and len(again) <= 200:
+                rd = d.parent / f"{d.name}-rerun"
+                if rd.exists():
+                    shutil.rmtree(rd)
+                shutil.copytree(d, rd, ignore=shutil.ignore_patterns("junit.xml", "pytest.log"))
+                ann2 = parse_junit(run_pytest(rd, envs["annstore"], "annstore", again, 1, args.timeout, 0))
+                for nid in again:
+                    if ann2.get(nid, {}).get("outcome") == "passed":
+                        log(f"passed on the second run (flaky under load?): {nid}")
+                        ann[nid] = ann2[nid]
+                res = compare(oracle, ann)
+                res["collection_errors"] = collection_errors(d / "pytest.log")
         results[project] = res
         report_md.append(table(res, f"{project} {sdist.name.split('-')[-1]}"))
         report_md.append(reasons_section(res))
@@ -499,7 +523,7 @@ def main(argv: list[str] | None = None) -> int:
         KNOWN_FILE.write_text(json.dumps(failing, indent=0) + "\n")
         log(f"wrote {len(failing)} known failures to {KNOWN_FILE}")
     if args.check:
-        known = set(json.loads(KNOWN_FILE.read_text())) if KNOWN_FILE.exists() else set()
+        known = known_failures()
         new = [f for f in failing if f not in known]
         counted = sum(r["total"].get("counted", 0) for p, r in results.items() if p != "scanpy_workflow")
         if results.get("scanpy_workflow", {}).get("differences"):
@@ -516,6 +540,10 @@ def main(argv: list[str] | None = None) -> int:
             print("no test was compared")
             return 1
     return 0
+
+
+def known_failures() -> set[str]:
+    return set(json.loads(KNOWN_FILE.read_text())) if KNOWN_FILE.exists() else set()
 
 
 def workflow(envs: dict[str, Path], work: Path) -> list[str]:
