@@ -49,7 +49,7 @@ def _deprecated(old: str, new: str, hint: str) -> None:
 def _as_slice(i: Any, n: int, what: str) -> Any:
     if isinstance(i, int | np.integer):
         if not -n <= i < n:
-            msg = f"{what} index `{i}` is out of range (n={n})."
+            msg = f"{what} index `{i}` is out of range. The axis has length {n}."
             raise IndexError(msg)
         i = int(i) + n * (i < 0)
         return slice(i, i + 1, 1)
@@ -926,6 +926,12 @@ class AnnData:
         def load(x: Any) -> Any:
             if x is None:
                 return None
+            from copy import copy as shallow_copy
+
+            from ._views import _is_awkward
+
+            if _is_awkward(x):  # as anndata: a copy drops an awkward view's parameters
+                return shallow_copy(x) if copy else x
             if isinstance(x, np.ndarray):
                 return np.array(x) if copy or type(x) is not np.ndarray else x
             if sparse.issparse(x):
