@@ -92,7 +92,7 @@ def coerce_array(value: Any, *, name: str, allow_df: bool = False, allow_array_l
         try:
             return np.array(value)
         except (ValueError, TypeError) as e:
-            msg = f"{name} could not be converted to an array: {e}"
+            msg = f"{name} could not be converted to an array (Failed to convert it to an array: {e})."
             raise ValueError(msg) from e
     msg = (
         f"{name} needs to be of one of {np.ndarray}, a scipy CSR/CSC sparse matrix or array, a dask "

@@ -46,7 +46,7 @@ def unpack_index(index: Any) -> tuple[Any, Any]:
         raise IndexError(msg)
     if len(index) > 2:
         if not n_ell:
-            msg = f"Expected an index of at most 2 dimensions; got {len(index)} without an ellipsis."
+            msg = f"Received a length {len(index)} index without an ellipsis; expected at most 2 dimensions."
             raise IndexError(msg)
         index = tuple(i for i in index if i is not Ellipsis)
         if len(index) != 2:
@@ -102,7 +102,7 @@ def _from_array(indexer: Any, names: pd.Index) -> np.ndarray:
     if kind == "f":
         as_int = arr.astype(np.int64)
         if np.any(as_int != arr):
-            msg = f"Indexer {indexer!r} has non-integer floating point values."
+            msg = f"Indexer {indexer!r} has floating point values that are not whole numbers."
             raise IndexError(msg)
         return as_int
     if kind == "O" and len(arr) and all(isinstance(v, bool | np.bool_) for v in arr):

@@ -14,6 +14,7 @@ import numpy as np
 import pandas as pd
 from scipy import sparse
 
+from ._index import is_dask_array
 from ._settings import settings
 from .errors import ImplicitModificationWarning
 
@@ -350,11 +351,38 @@ def _awkward_view(obj: Any, view_args: Any) -> Any:
     return ak.with_parameter(out, "__list__", _AWK_BEHAVIOR)
 
 
+_dask_view_class: type | None = None
+
+
+def _dask_view(obj: Any, view_args: Any) -> Any:
+    """A dask array of an AnnData view: item assignment actualises the view (as anndata's
+    ``DaskArrayView``); dask operations on it give plain dask arrays."""
+    global _dask_view_class
+    if _dask_view_class is None:
+        import dask.array as da
+
+        class DaskArrayView(_SetItemMixin, da.Array):
+            """A dask array belonging to a view; writing to it actualises the view."""
+
+            def __new__(cls, input_array: Any, view_args: Any = None) -> Any:
+                arr = super().__new__(
+                    cls, dask=input_array.dask, name=input_array.name, chunks=input_array.chunks,
+                    dtype=input_array.dtype, meta=input_array._meta, shape=input_array.shape,
+                )
+                arr._view_args = _ref(view_args)
+                return arr
+
+        _dask_view_class = DaskArrayView
+    if isinstance(obj, _dask_view_class):
+        return obj
+    return _dask_view_class(obj, view_args)
+
+
 def as_view(obj: Any, view_args: Any) -> Any:
     """Wrap ``obj`` (a subset of an element of a view's parent) in its view class.
 
-    Types without a view class (dask arrays, backed datasets, other array-likes) are returned
-    unchanged: they are either immutable or lazy.
+    Types without a view class (backed datasets, other array-likes) are returned unchanged:
+    they are either immutable or lazy.
     """
     if isinstance(obj, ArrayView | DictView | DataFrameView | _SparseViewMixin):
         return obj
@@ -376,4 +404,6 @@ def as_view(obj: Any, view_args: Any) -> Any:
         return DictView(obj, view_args=view_args)
     if _is_awkward(obj):
         return _awkward_view(obj, view_args)
+    if is_dask_array(obj):
+        return _dask_view(obj, view_args)
     return obj
