@@ -309,8 +309,19 @@ def reason(message: str) -> str:
     return (lines[0] if lines else "")[:240]
 
 
+_PRIVATE_NAME = re.compile(r"'anndata\.(_\w+|compat)(\.\w+)*'|_PlaceholderMeta|PrivateAPIUsed")
+
+
 def is_private(res: dict) -> bool:
-    return "PrivateAPIUsed" in res.get("message", "")
+    """The test used a name of anndata's private modules (a placeholder of _judge_plugin)."""
+    return bool(_PRIVATE_NAME.search(res.get("message", "")))
+
+
+def normalized(reason: str) -> str:
+    """A reason with numbers, addresses and quoted values blanked, to group alike failures."""
+    r = re.sub(r"0x[0-9a-f]+|\d+", "N", reason)
+    r = re.sub(r"\[[^\]]{0,200}\]", "[...]", r)
+    return r[:160]
 
 
 def compare(oracle: dict[str, dict], ann: dict[str, dict]) -> dict:
@@ -322,6 +333,10 @@ def compare(oracle: dict[str, dict], ann: dict[str, dict]) -> dict:
         if a is None:
             col = ann.get(f"{f}::<collection>")
             a = col or {"outcome": "error", "message": "not collected under annstore (deselected or named otherwise)"}
+            func = nodeid.split("[", 1)[0]
+            if col is None and any(k.startswith(func + "[") and is_private(v) for k, v in ann.items()):
+                # its parameters came from a private name, so its id differs under annstore
+                a = {"outcome": "error", "message": "PrivateAPIUsed: parametrized by a private name"}
         files[f]["tests"] += 1
         private = is_private(a)
         if o["outcome"] != "passed":
@@ -365,10 +380,14 @@ def table(result: dict, title: str) -> str:
 
 
 def reasons_section(result: dict, limit: int = 400) -> str:
-    by_reason = Counter(d["reason"] for d in result["differences"])
-    rows = ["", "Failures under annstore of tests that pass under anndata, grouped by reason:", ""]
-    for r, n in by_reason.most_common(limit):
-        rows.append(f"- {n} x `{r.replace('`', '')}`")
+    groups: dict[str, list[dict]] = defaultdict(list)
+    for d in result["differences"]:
+        groups[normalized(d["reason"])].append(d)
+    rows = ["", "Failures under annstore of tests that pass under anndata, grouped by reason "
+            "(count, one example reason, one example test):", ""]
+    for _, ds in sorted(groups.items(), key=lambda kv: -len(kv[1]))[:limit]:
+        ex = ds[0]
+        rows.append(f"- {len(ds)} x `{ex['reason'].replace('`', '')}` (e.g. `{ex['nodeid']}`)")
     return "\n".join(rows)
 
 
@@ -505,7 +524,9 @@ def main(argv: list[str] | None = None) -> int:
                   "one of their names is counted under *private*. Names resolved to real objects instead: the "
                   "client names of `annstore._alias.CLIENT_PRIVATE_NAMES`, and `anndata.compat`'s aliases of "
                   "third-party types (`CSMatrix`, `CSArray`, `DaskArray`, `XDataArray`, `XDataset`, `XVariable`, "
-                  "`AwkArray`, cupy stand-ins, `has_xp_base`).",
+                  "`AwkArray`, cupy stand-ins, `has_xp_base`), and two private names that only enumerate "
+                  "public option values (`anndata._core.merge.MERGE_STRATEGIES` as the keys None, same, unique, "
+                  "first, only; `anndata.experimental.backed._io.ANNDATA_ELEMS` as the element names).",
                   *[f"- {n}" for n in dict.fromkeys(adaptations)], ""]
     text = "\n".join(report_md)
     (work / "report.md").write_text(text)
