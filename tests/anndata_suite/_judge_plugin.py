@@ -135,7 +135,10 @@ class _PrivateModule(types.ModuleType):
         if name.startswith("__") and name.endswith("__"):
             raise AttributeError(name)
         table = CLIENT_PRIVATE_NAMES.get(self.__name__, {})
-        if name in table:
+        sub = f"{self.__name__}.{name}"
+        if sub in ENUMERATIONS or sub in CLIENT_PRIVATE_NAMES:  # ``from anndata._core import merge``
+            value = importlib.import_module(sub)
+        elif name in table:
             mod, _, attr = table[name].partition(":")
             value = getattr(importlib.import_module(mod), attr)
         elif self.__name__ == "anndata.compat" and name in THIRD_PARTY_ALIASES:
