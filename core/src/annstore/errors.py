@@ -27,8 +27,10 @@ __all__ = [
     "OldFormatWarning",
     "PluginConflictError",
     "PluginLoadWarning",
+    "SettingsError",
     "ShapeMismatchError",
     "UnknownFormatError",
+    "UnknownSettingError",
     "UnsupportedValueError",
     "WriteWarning",
     "add_note_once",
@@ -41,6 +43,14 @@ class AnnstoreError(Exception):
 
 class ShapeMismatchError(AnnstoreError, ValueError):
     """An element's shape does not match the axis it is aligned to."""
+
+
+class SettingsError(AnnstoreError, ValueError):
+    """A value refused by ``annstore.settings`` (a ``ValueError``, as anndata's pydantic ``ValidationError``)."""
+
+
+class UnknownSettingError(SettingsError, AttributeError):
+    """A setting name ``annstore.settings`` does not have (also an ``AttributeError``, so ``hasattr`` works)."""
 
 
 class UnknownFormatError(AnnstoreError, ValueError):

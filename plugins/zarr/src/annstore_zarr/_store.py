@@ -227,6 +227,11 @@ class _Node:
     def zarr_format(self) -> int:
         return int(self._native.metadata.zarr_format)
 
+    @property
+    def is_consolidated(self) -> bool:
+        """Whether this node was opened from consolidated metadata (then it cannot be edited)."""
+        return getattr(self._native.metadata, "consolidated_metadata", None) is not None
+
     def _where(self) -> str:
         return f"in zarr store {self.filename!r}" if self.filename else "in zarr store"
 
