@@ -60,6 +60,15 @@ def as_node(obj: Any) -> GroupLike | ArrayLike:
     return node
 
 
+def native_of(node: Any) -> Any:
+    """The storage library's own object behind a store node (``h5py.Group``, ``zarr.Array``).
+
+    This is what anndata hands to read/write callbacks; nodes without one (the in-memory
+    format) are their own native object.
+    """
+    return getattr(node, "native", node)
+
+
 def _describe(node: Any) -> str:
     fmt = getattr(node, "format", "?")
     fn = getattr(node, "filename", None)
@@ -167,6 +176,22 @@ class _Context:
         self.registry = registry
         self.callback = callback
         self.options: Mapping[str, Any] = options or {}
+        #: Nodes handed to callbacks as native objects, by ``id`` of the native object: when
+        #: the callback passes one back, the node (and the state it shares with its store,
+        #: e.g. zarr consolidation) is reused instead of adapting the native object afresh.
+        self._nodes: dict[int, Any] = {}
+
+    def _to_native(self, node: Any) -> Any:
+        native = native_of(node)
+        if self.callback is not None and native is not node:
+            self._nodes[id(native)] = node
+        return native
+
+    def _node(self, obj: Any) -> Any:
+        node = self._nodes.get(id(obj))
+        if node is not None and native_of(node) is obj:
+            return node
+        return as_node(obj)
 
 
 class ReadContext(_Context):
@@ -176,12 +201,16 @@ class ReadContext(_Context):
     """
 
     def read_elem(self, elem: Any) -> Any:
-        node = as_node(elem)
+        node = self._node(elem)
         spec = IOSpec.from_attrs(node.attrs)
         if self.callback is None:
             return self._read(node, spec)
         func = _ReadFunc(self, spec)
-        return self.callback(func, node.name, node, iospec=spec)
+        try:
+            return self.callback(func, node.name, self._to_native(node), iospec=spec)
+        except Exception as e:
+            add_note_once(e, _read_note(node, spec))
+            raise
 
     def _read(self, node: GroupLike | ArrayLike, spec: IOSpec) -> Any:
         try:
@@ -210,8 +239,7 @@ class ReadContext(_Context):
                 msg = f"reading it as {label} failed: {type(e).__name__}: {e}"
                 raise _invalid(node, msg) from e
         except Exception as e:
-            enc = f" (encoding {spec})" if spec else ""
-            add_note_once(e, f"while reading {node.name!r}{enc} from {_describe(node)}")
+            add_note_once(e, _read_note(node, spec))
             raise
 
 
@@ -225,7 +253,7 @@ class _ReadFunc:
         self._spec = spec
 
     def __call__(self, elem: Any) -> Any:
-        node = as_node(elem)
+        node = self._ctx._node(elem)
         return self._ctx._read(node, IOSpec.from_attrs(node.attrs))
 
 
@@ -243,14 +271,26 @@ class WriteContext(_Context):
         *,
         dataset_kwargs: Mapping[str, Any] = MappingProxyType({}),
     ) -> None:
-        group = as_node(parent)
-        key = _relative_key(group, key)
-        if self.callback is None:
-            self._write(group, key, value, dataset_kwargs=dataset_kwargs)
-            return
-        spec = self.registry.spec_of(value, group.format)
+        group = self._node(parent)
+        given = key
+        try:
+            _check_writable(group)
+            key = _relative_key(group, key)
+            if self.callback is None:
+                self._write(group, key, value, dataset_kwargs=dataset_kwargs, given=given)
+                return
+            spec = self.registry.spec_of(value, group.format)
+        except Exception as e:
+            add_note_once(e, _write_note(group, given, None))
+            raise
         func = _WriteFunc(self)
-        self.callback(func, group, key, value, iospec=spec, dataset_kwargs=dataset_kwargs)
+        try:
+            self.callback(
+                func, self._to_native(group), key, value, iospec=spec, dataset_kwargs=dataset_kwargs
+            )
+        except Exception as e:
+            add_note_once(e, _write_note(group, given, spec))
+            raise
 
     def _write(
         self,
@@ -259,20 +299,113 @@ class WriteContext(_Context):
         value: Any,
         *,
         dataset_kwargs: Mapping[str, Any] = MappingProxyType({}),
+        given: str | None = None,
     ) -> None:
-        path = join_path(group.name, key)
         entry = None
         try:
             entry = self.registry.find_writer(value, group.format)
+            if key == "/":
+                self._write_root(group, value, entry, dataset_kwargs)
+                return
             if key in group:
                 del group[key]
             returned = entry.func(group, key, value, ctx=self, dataset_kwargs=dict(dataset_kwargs))
             spec = returned if isinstance(returned, IOSpec) else entry.spec
             group[key].attrs.update(spec.to_attrs())
         except Exception as e:
-            enc = f" (encoding {entry.spec})" if entry is not None else ""
-            add_note_once(e, f"while writing {path!r}{enc} to {_describe(group)}")
+            add_note_once(e, _write_note(group, key if given is None else given, entry and entry.spec))
             raise
+
+    def _write_root(
+        self, group: GroupLike, value: Any, entry: Any, dataset_kwargs: Mapping[str, Any]
+    ) -> None:
+        """Replace the content of the root group ``group`` with ``value`` (a group encoding)."""
+        if group.name != "/":
+            msg = f"'/' is not in the subpath of {group.name!r}"
+            raise ValueError(msg)
+        for k in list(group.keys()):
+            del group[k]
+        for k in list(group.attrs.keys()):
+            del group.attrs[k]
+        returned = entry.func(
+            _RootParent(group), "/", value, ctx=self, dataset_kwargs=dict(dataset_kwargs)
+        )
+        spec = returned if isinstance(returned, IOSpec) else entry.spec
+        group.attrs.update(spec.to_attrs())
+
+
+class _RootParent:
+    """The parent handed to a writer of the root group: its child ``"/"`` is the root itself.
+
+    Writers create their group with ``parent.create_group(key)``; at the root that group exists
+    (and was just emptied). Arrays cannot be stored at the root.
+    """
+
+    __slots__ = ("_root",)
+
+    def __init__(self, root: GroupLike) -> None:
+        self._root = root
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._root, name)
+
+    def create_group(self, name: str) -> GroupLike:
+        return self._root if name == "/" else self._root.create_group(name)
+
+    def require_group(self, name: str) -> GroupLike:
+        return self._root if name == "/" else self._root.require_group(name)  # type: ignore[attr-defined]
+
+    def create_array(self, name: str, *args: Any, **kwargs: Any) -> Any:
+        if name == "/":
+            msg = "Cannot write an array to the root group '/'; write it under a key instead."
+            raise ValueError(msg)
+        return self._root.create_array(name, *args, **kwargs)
+
+    def __getitem__(self, key: str) -> Any:
+        return self._root if key == "/" else self._root[key]
+
+    def __contains__(self, key: object) -> bool:
+        return key == "/" or key in self._root
+
+    def __delitem__(self, key: str) -> None:
+        del self._root[key]
+
+    def keys(self) -> Any:
+        return self._root.keys()
+
+
+def _split_name(name: str) -> tuple[str, str]:
+    path, _, key = f"/{str(name).lstrip('/')}".rpartition("/")
+    return path or "/", key
+
+
+def _read_note(node: Any, spec: IOSpec) -> str:
+    """anndata's note on a read error (``... reading key 'X' ... from /``), with the encoding and file."""
+    path, key = _split_name(node.name)
+    enc = f", encoding {spec}" if spec else ""
+    return (
+        f"Error raised while reading key {key!r} (element {node.name!r}{enc}) of "
+        f"{_describe(node)} from {path}"
+    )
+
+
+def _write_note(group: Any, key: str, spec: IOSpec | None) -> str:
+    """anndata's note on a write error (``... writing key 'c' ... to /uns/a/b``)."""
+    enc = f", encoding {spec}" if spec else ""
+    elem = join_path(group.name, key) if key != "/" else "/"
+    return (
+        f"Error raised while writing key {key!r} (element {elem!r}{enc}) of "
+        f"{_describe(group)} to {group.name or '/'}"
+    )
+
+
+def _check_writable(group: Any) -> None:
+    if getattr(group, "is_consolidated", False):
+        msg = (
+            "Cannot overwrite/edit a store with consolidated metadata; open it without "
+            "consolidated metadata (e.g. zarr.open_group(store, use_consolidated=False)) to edit it."
+        )
+        raise ValueError(msg)
 
 
 class _WriteFunc:
@@ -289,17 +422,33 @@ class _WriteFunc:
         *,
         dataset_kwargs: Mapping[str, Any] = MappingProxyType({}),
     ) -> None:
-        group = as_node(store)
-        self._ctx._write(group, _relative_key(group, elem_name), elem, dataset_kwargs=dataset_kwargs)
+        group = self._ctx._node(store)
+        self._ctx._write(
+            group, _relative_key(group, elem_name), elem, dataset_kwargs=dataset_kwargs,
+            given=elem_name,
+        )
 
 
 def _relative_key(group: GroupLike, key: str) -> str:
-    if key.startswith("/") and key != "/":
-        rel = PurePosixPath(key).relative_to(group.name or "/")
-        key = str(rel)
-    if "/" in key.strip("/") if key != "/" else False:
-        msg = f"Forward slashes are not allowed in element keys; got {key!r} instead."
-        raise ValueError(msg)
+    """``key`` relative to ``group``; a key with ``/`` inside is refused (zarr, and h5ad unless
+    ``settings.disallow_forward_slash_in_h5ad`` is False, which warns as anndata does)."""
+    if key == "/":
+        return key
+    if key.startswith("/"):
+        key = str(PurePosixPath(key).relative_to(group.name or "/"))
+    if "/" in key:
+        from .._settings import settings
+
+        if group.format != "h5ad" or settings.disallow_forward_slash_in_h5ad:
+            msg = (
+                f"Forward slashes are not allowed in keys in {type(native_of(group))}; "
+                f"got {key!r} instead."
+            )
+            raise ValueError(msg)
+        import warnings
+
+        msg = "Forward slashes will be written differently in a future anndata version"
+        warnings.warn(msg, FutureWarning, stacklevel=4)
     return key
 
 
@@ -339,26 +488,7 @@ def write_elem(
     dataset_kwargs
         Storage options for arrays (``compression``, ``chunks``, ...).
     """
-    ctx = WriteContext()
-    if k == "/":
-        _write_root(ctx, as_node(store), elem, dataset_kwargs)
-        return
-    ctx.write_elem(store, k, elem, dataset_kwargs=dataset_kwargs)
-
-
-def _write_root(
-    ctx: WriteContext, group: GroupLike, elem: Any, dataset_kwargs: Mapping[str, Any]
-) -> None:
-    if group.name != "/":
-        msg = f"'/' is not in the subpath of {group.name!r}"
-        raise ValueError(msg)
-    for key in list(group.keys()):
-        del group[key]
-    for key in list(group.attrs.keys()):
-        del group.attrs[key]
-    from .encodings._anndata import write_anndata_into
-
-    write_anndata_into(group, elem, ctx=ctx, dataset_kwargs=dataset_kwargs)
+    WriteContext().write_elem(store, k, elem, dataset_kwargs=dataset_kwargs)
 
 
 def read_dispatched(elem: Any, callback: ReadCallback) -> Any:

@@ -210,6 +210,11 @@ class _Node:
         """The wrapped h5py object."""
         return self._obj
 
+    @property
+    def native(self) -> Any:
+        """The wrapped h5py object (what read/write callbacks receive, as in anndata)."""
+        return self._obj
+
     def __eq__(self, other: object) -> bool:
         return isinstance(other, _Node) and self._obj == other._obj
 

@@ -393,7 +393,7 @@ def check_axes(root: GroupLike, *, raw: bool = False) -> None:
 def read_anndata_root(root: GroupLike, *, ctx: ReadContext) -> AnnData:
     """Read the AnnData stored in ``root`` (current and legacy layouts)."""
     from ...errors import add_note_once
-    from .._dispatch import _describe, malformed
+    from .._dispatch import _read_note, malformed
 
     try:
         try:
@@ -405,7 +405,7 @@ def read_anndata_root(root: GroupLike, *, ctx: ReadContext) -> AnnData:
             msg = f"reading it as {ANNDATA} failed: {type(e).__name__}: {e}"
             raise invalid(root, msg) from e
     except Exception as e:
-        add_note_once(e, f"while reading {root.name!r} (encoding {ANNDATA}) from {_describe(root)}")
+        add_note_once(e, _read_note(root, ANNDATA))
         raise
 
 
