@@ -535,7 +535,11 @@ def _lazy_column(col: Any, *, object_dtype: bool) -> Any:
 
     def _chunk(block_info: Any = None) -> np.ndarray:
         (start, stop), = block_info[None]["array-location"]
-        return np.asarray(variable[start:stop].values).astype(dtype, copy=False)
+        out = np.asarray(variable[start:stop].values)
+        try:
+            return out.astype(dtype, copy=False)
+        except (TypeError, ValueError):  # missing values (pd.NA) of a nullable column: as anndata, unconverted
+            return out
 
     return da.map_blocks(_chunk, chunks=chunks, meta=np.array([], dtype=dtype), dtype=dtype)
 
@@ -616,6 +620,12 @@ def concat_dataset2d_on_annot_axis(
     if DUMMY_RANGE_INDEX_KEY in ds_concat:
         del ds_concat[DUMMY_RANGE_INDEX_KEY]
     return Dataset2D(ds_concat)
+
+
+def _axis_names(adata: Any, attr: str) -> pd.Index:
+    """``obs_names``/``var_names``; for a :class:`Dataset2D` annotation its true (stored) index, as anndata."""
+    annot = getattr(adata, attr)
+    return annot.true_index if isinstance(annot, Dataset2D) else getattr(adata, f"{attr}_names")
 
 
 def merge_dataset2d(annotations: Sequence[Dataset2D], join: Join) -> Dataset2D:
@@ -1029,9 +1039,9 @@ def concat(
 
     sizes = [a.shape[ax] for a in objs]
     label_col = label_column(sizes, keys)
-    index = concat_index([getattr(a, f"{ax_name}_names") for a in objs], label_col, index_unique)
+    index = concat_index([_axis_names(a, ax_name) for a in objs], label_col, index_unique)
 
-    alt_indices = [getattr(a, f"{alt_name}_names") for a in objs]
+    alt_indices = [_axis_names(a, alt_name) for a in objs]
     check_unique(alt_indices, alt_name)
     alt_index = merge_indices(alt_indices, join)
     reindexers = gen_reindexers(alt_indices, alt_index)
