@@ -447,7 +447,10 @@ def read_lazy(
         if enc in {"csr_matrix", "csc_matrix", "array", "string-array", "categorical"} or (
             enc is not None and "nullable" in enc
         ):
-            return read_elem_lazy(node, chunks=chunks if path == "/X" or path.startswith("/layers/") else None)
+            ch = chunks if path == "/X" or path.startswith("/layers/") else None
+            if ch is not None and enc == "csc_matrix":  # ``chunks`` is (rows, cols): CSC splits columns
+                ch = tuple(ch)[::-1]
+            return read_elem_lazy(node, chunks=ch)
         if enc == "dict" or (is_grp and enc is None):
             return {k: read(node[k], k) for k in node.keys()}
         return ctx.read_elem(node)
