@@ -1,13 +1,24 @@
 """Checking a store against the anndata on-disk spec (``annstore validate``).
 
-Every problem is reported with its element path; nothing stops at the first one. Metadata checks
-(attributes, shapes, lengths) read no array data; with ``read_data`` the sparse index arrays and
-categorical codes are checked too, and every top-level element is read once.
+Every problem is reported once, with its element path and a grade; nothing stops at the first
+one. An ``error`` is something anndata (or annstore) cannot read, or reads into wrong data; a
+``warning`` is something they read, but that is not what current anndata writes (an element
+without encoding attributes, a column the readers ignore).
+
+Every layout anndata itself writes or reads is accepted: the spec written since anndata 0.8, the
+0.7 layout (dataframes 0.1.0 with ``__categories``, arrays without encoding attributes) and the
+0.5/0.6 one (obs/var as compound datasets, ``raw.X``, ``h5sparse_format`` sparse groups). A file
+in a pre-spec layout gets one warning on ``/`` saying so, not one per element.
+
+Metadata checks (attributes, shapes, lengths) read no array data; with ``read_data`` the sparse
+index arrays and categorical codes are checked too, and the file is read once the way
+:func:`annstore.read` reads it.
 """
 
 from __future__ import annotations
 
-from typing import Any
+import warnings
+from typing import Any, Literal, NamedTuple
 
 import numpy as np
 
@@ -15,37 +26,74 @@ from ._dispatch import is_group
 from ._plugins import get_registry
 from ._spec import IOSpec
 
-__all__ = ["validate_store"]
+__all__ = ["Problem", "validate_store"]
 
-_RAW_CHILDREN = {"csr_matrix": ("data", "indices", "indptr"), "csc_matrix": ("data", "indices", "indptr")}
+Severity = Literal["error", "warning"]
+
+_SPARSE = {"csr_matrix": 0, "csc_matrix": 1}
+_SPARSE_CHILDREN = ("data", "indices", "indptr")
+#: what an AnnData root may hold; the dotted names are the 0.5/0.6 layout of ``raw``
+_ROOT_KEYS = {"X", "obs", "var", "obsm", "varm", "obsp", "varp", "layers", "uns", "raw",
+              "raw.X", "raw.var", "raw.varm", "raw.cat"}
+
+
+class Problem(NamedTuple):
+    """One finding of :func:`validate_store`."""
+
+    path: str
+    severity: Severity
+    message: str
+
+
+def _attr(node: Any, key: str, default: Any = None) -> Any:
+    v = node.attrs.get(key, default)
+    return v.decode() if isinstance(v, bytes) else v
+
+
+def _legacy_sparse_axis(node: Any) -> int | None:
+    """0/1 for a pre-0.7 ``h5sparse_format`` sparse group, else None."""
+    fmt = _attr(node, "h5sparse_format")
+    if fmt is None or not is_group(node):
+        return None
+    return 0 if str(fmt) == "csr" else 1 if str(fmt) == "csc" else None
 
 
 def _length(node: Any) -> int | None:
     if not is_group(node):
         return int(node.shape[0]) if node.shape else None
     spec = IOSpec.from_attrs(node.attrs)
-    if spec.encoding_type == "categorical" and "codes" in node:
-        return int(node["codes"].shape[0])
-    if spec.encoding_type.startswith("nullable") and "values" in node:
-        return int(node["values"].shape[0])
-    if spec.encoding_type in _RAW_CHILDREN and "shape" in node.attrs:
-        return int(node.attrs["shape"][0])
-    if spec.encoding_type == "dataframe":
-        idx = node.attrs.get("_index")
+    t = spec.encoding_type
+    if t == "categorical" and "codes" in node:
+        return _length(node["codes"])
+    if t.startswith("nullable") and "values" in node:
+        return _length(node["values"])
+    shape = _shape_attr(node)
+    if shape:
+        return shape[0]
+    if t == "dataframe" or (not t and "_index" in node.attrs):
+        idx = _attr(node, "_index")
         return _length(node[idx]) if isinstance(idx, str) and idx in node else None
-    if spec.encoding_type == "awkward-array" and "length" in node.attrs:
+    if t == "awkward-array" and "length" in node.attrs:
         return int(node.attrs["length"])
+    return None
+
+
+def _shape_attr(node: Any) -> tuple[int, ...] | None:
+    for key in ("shape", "h5sparse_shape"):
+        if key in node.attrs:
+            try:
+                return tuple(int(s) for s in np.asarray(node.attrs[key]).ravel())
+            except (TypeError, ValueError):
+                return None
     return None
 
 
 def _shape(node: Any) -> tuple[int, ...] | None:
     if not is_group(node):
         return tuple(int(s) for s in node.shape)
-    if "shape" in node.attrs:
-        try:
-            return tuple(int(s) for s in node.attrs["shape"])
-        except (TypeError, ValueError):
-            return None
+    shape = _shape_attr(node)
+    if shape is not None:
+        return shape
     n = _length(node)
     return None if n is None else (n,)
 
@@ -53,34 +101,85 @@ def _shape(node: Any) -> tuple[int, ...] | None:
 class _Validator:
     def __init__(self, read_data: bool) -> None:
         self.read_data = read_data
-        self.problems: list[tuple[str, str]] = []
+        self.problems: list[Problem] = []
         self.registry = get_registry()
+        self.legacy = False  # the root has no encoding attributes (anndata < 0.8)
+        self.to_read: list[Any] = []
 
-    def add(self, path: str, msg: str) -> None:
-        self.problems.append((path, msg))
+    # -- bookkeeping ----------------------------------------------------------------
 
-    def node(self, n: Any, *, expect_spec: bool = True) -> None:
+    def add(self, path: str, msg: str, severity: Severity = "error") -> None:
+        if Problem(path, severity, msg) not in self.problems:
+            self.problems.append(Problem(path, severity, msg))
+
+    def reported(self, path: str) -> bool:
+        """Whether an error was already reported at ``path`` or under it."""
+        pre = path.rstrip("/") + "/"
+        return any(p.severity == "error" and (p.path == path or p.path.startswith(pre))
+                   for p in self.problems)
+
+    # -- traversal ------------------------------------------------------------------
+
+    def node(self, n: Any, *, top_missing: bool = True) -> None:
         spec = IOSpec.from_attrs(n.attrs)
         if not spec:
-            if expect_spec:
-                self.add(n.name, "missing 'encoding-type'/'encoding-version' attributes")
-            if is_group(n):
-                for k in n.keys():
-                    self.node(n[k])
+            self.unencoded(n, top_missing=top_missing)
             return
         if not self.registry.has_reader(spec, n.format):
-            self.add(n.name, f"unknown encoding {spec}")
+            self.add(n.name, f"unknown encoding {spec.encoding_type!r} version "
+                             f"{spec.encoding_version!r}; no installed reader handles it")
             return
         check = getattr(self, "check_" + spec.encoding_type.replace("-", "_"), None)
         if check is not None:
             check(n)
         if is_group(n):
-            raw = _RAW_CHILDREN.get(spec.encoding_type, ())
-            for k in n.keys():
-                if k not in raw:
+            skip: tuple[str, ...] = _SPARSE_CHILDREN if spec.encoding_type in _SPARSE else ()
+            for k in sorted(n.keys()):
+                if k not in skip and not (k == "__categories" and spec.encoding_type == "dataframe"):
                     self.node(n[k])
 
+    def unencoded(self, n: Any, *, top_missing: bool) -> None:
+        """An element without encoding attributes: anndata reads it (OldFormatWarning)."""
+        if top_missing and not self.legacy:
+            self.add(n.name, "written without 'encoding-type'/'encoding-version' attributes "
+                             "(anndata reads it as a pre-0.8 element)", "warning")
+        axis = _legacy_sparse_axis(n)
+        if axis is not None:
+            self._check_sparse(n, axis)
+            return
+        if is_group(n):
+            if "_index" in n.attrs:  # a 0.7 dataframe written without encoding attributes
+                self.check_dataframe(n)
+            for k in sorted(n.keys()):
+                if k != "__categories":
+                    self.node(n[k], top_missing=False)
+
     # -- encodings ------------------------------------------------------------------
+
+    def check_root(self, g: Any) -> None:
+        spec = IOSpec.from_attrs(g.attrs)
+        if not spec:
+            if "obs" in g or "var" in g or "X" in g:
+                self.legacy = True
+                self.add(g.name, "written without encoding attributes: the layout of anndata "
+                                 "< 0.8, which anndata still reads", "warning")
+            else:
+                self.add(g.name, "not an AnnData: no encoding attributes and no obs, var or X")
+                return
+        elif spec.encoding_type != "anndata":
+            self.add(g.name, f"root is encoded as {spec.encoding_type!r}; expected 'anndata'")
+            return
+        self.check_anndata(g)
+        for k in sorted(g.keys()):
+            if k not in _ROOT_KEYS:
+                self.add(g[k].name, "not an AnnData element; readers ignore it", "warning")
+                continue
+            self.node(g[k])
+        if self.read_data:
+            if self.legacy:
+                self.to_read.append(g)
+            else:
+                self.to_read.extend(g[k] for k in sorted(g.keys()) if k in _ROOT_KEYS)
 
     def check_anndata(self, g: Any) -> None:
         for k in ("obs", "var"):
@@ -93,30 +192,21 @@ class _Validator:
         for key, dims in (("layers", (n_obs, n_vars)), ("obsm", (n_obs,)), ("varm", (n_vars,)),
                           ("obsp", (n_obs, n_obs)), ("varp", (n_vars, n_vars))):
             if key in g and is_group(g[key]):
-                for k in g[key].keys():
+                for k in sorted(g[key].keys()):
                     self.expect_shape(g[key][k], dims, f"{key}/{k}")
-        if "raw" in g and is_group(g["raw"]) and "X" in g["raw"]:
+        if "raw" in g and is_group(g["raw"]):
             raw = g["raw"]
+            if "var" not in raw:
+                self.add(raw.name, "missing required element 'var'")
             rv = _length(raw["var"]) if "var" in raw else None
-            self.expect_shape(raw["X"], (n_obs, rv), "raw/X")
-        if self.read_data:
-            from ._dispatch import ReadContext
-
-            for k in g.keys():
-                try:
-                    ReadContext().read_elem(g[k])
-                except Exception as e:  # noqa: BLE001 - every failure is a finding
-                    self.add(g[k].name, f"cannot be read: {type(e).__name__}: {e}")
-
-    def check_raw(self, g: Any) -> None:
-        if "var" not in g:
-            self.add(g.name, "missing required element 'var'")
-        n_vars = _length(g["var"]) if "var" in g else None
-        if "X" in g:
-            self.expect_shape(g["X"], (None, n_vars), "raw/X")
-        if "varm" in g and is_group(g["varm"]):
-            for k in g["varm"].keys():
-                self.expect_shape(g["varm"][k], (n_vars,), f"raw/varm/{k}")
+            if "X" in raw:
+                self.expect_shape(raw["X"], (n_obs, rv), "raw/X")
+            if "varm" in raw and is_group(raw["varm"]):
+                for k in sorted(raw["varm"].keys()):
+                    self.expect_shape(raw["varm"][k], (rv,), f"raw/varm/{k}")
+        elif "raw.X" in g:  # anndata 0.5/0.6
+            rv = _length(g["raw.var"]) if "raw.var" in g else None
+            self.expect_shape(g["raw.X"], (n_obs, rv), "raw.X")
 
     def expect_shape(self, node: Any, dims: tuple[int | None, ...], label: str) -> None:
         shape = _shape(node)
@@ -129,7 +219,7 @@ class _Validator:
                 return
 
     def check_dataframe(self, g: Any) -> None:
-        idx = g.attrs.get("_index")
+        idx = _attr(g, "_index")
         if not isinstance(idx, str):
             self.add(g.name, "dataframe without an '_index' attribute")
             return
@@ -137,24 +227,32 @@ class _Validator:
             self.add(g.name, f"'_index' names {idx!r}, which does not exist")
             return
         n = _length(g[idx])
-        order = g.attrs.get("column-order")
-        if order is None:
+        stored = g.attrs.get("column-order")
+        if stored is None:
             self.add(g.name, "dataframe without a 'column-order' attribute")
-            order = []
-        for col in list(order):
+            stored = []
+        order = [o.decode() if isinstance(o, bytes) else str(o)
+                 for o in np.asarray(stored, dtype=object).ravel()]
+        for col in order:
             if col not in g:
                 self.add(g.name, f"column {col!r} is listed in 'column-order' but missing")
             elif n is not None and _length(g[col]) not in (None, n):
                 self.add(g[col].name, f"column has length {_length(g[col])}; the index has {n}")
+        for k in sorted(g.keys()):
+            if k not in order and k != idx and k != "__categories":
+                self.add(g[k].name, "not listed in the dataframe's 'column-order'; readers "
+                                    "ignore it", "warning")
 
     def _check_sparse(self, g: Any, major_axis: int) -> None:
-        for k in ("data", "indices", "indptr"):
+        for k in _SPARSE_CHILDREN:
             if k not in g:
                 self.add(g.name, f"sparse matrix without {k!r}")
                 return
-        shape = _shape(g)
+        shape = _shape_attr(g)
         if shape is None or len(shape) != 2 or min(shape) < 0:
             self.add(g.name, f"sparse matrix with invalid 'shape' attribute {g.attrs.get('shape')!r}")
+            return
+        if self.reported(g.name):  # its shape was already found wrong
             return
         indptr, data, indices = g["indptr"], g["data"], g["indices"]
         if indptr.shape != (shape[major_axis] + 1,):
@@ -205,14 +303,35 @@ class _Validator:
     check_nullable_boolean = _check_nullable
     check_nullable_string_array = _check_nullable
 
+    # -- reading --------------------------------------------------------------------
 
-def validate_store(root: Any, *, read_data: bool = True) -> list[tuple[str, str]]:
-    """Return every spec violation under ``root`` as ``(element path, message)`` pairs."""
+    def read_all(self) -> None:
+        """Read what the structural checks passed, the way annstore.read does; one finding each."""
+        from ._api import read_anndata_from
+        from ._dispatch import ReadContext
+
+        for n in self.to_read:
+            if self.reported(n.name):
+                continue
+            try:
+                with warnings.catch_warnings():
+                    warnings.simplefilter("ignore")
+                    if n.name == "/" or n.name == "":
+                        read_anndata_from(n)
+                    else:
+                        ReadContext().read_elem(n)
+            except Exception as e:  # noqa: BLE001 - every failure is a finding
+                self.add(n.name, f"cannot be read: {type(e).__name__}: {e}")
+
+
+def validate_store(root: Any, *, read_data: bool = True) -> list[Problem]:
+    """Return every finding under ``root`` as :class:`Problem` ``(path, severity, message)``.
+
+    ``severity`` is ``"error"`` (readers fail, or read wrong data) or ``"warning"`` (readers
+    cope, but the layout is not what current anndata writes). Each problem is reported once.
+    """
     v = _Validator(read_data)
-    spec = IOSpec.from_attrs(root.attrs)
-    if not spec:
-        v.add(root.name, "root has no encoding attributes (legacy pre-0.7 layout, or not an AnnData)")
-    elif spec.encoding_type != "anndata":
-        v.add(root.name, f"root is encoded as {spec}; expected 'anndata'")
-    v.node(root, expect_spec=False)
+    v.check_root(root)
+    if read_data:
+        v.read_all()
     return v.problems
