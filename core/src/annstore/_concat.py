@@ -533,15 +533,25 @@ def _lazy_column(col: Any, *, object_dtype: bool) -> Any:
     step = max(1, min(1000, n))
     chunks = ((step,) * (n // step) + ((n % step,) if n % step else ()),) if n else ((0,),)
 
-    def _chunk(block_info: Any = None) -> np.ndarray:
-        (start, stop), = block_info[None]["array-location"]
-        out = np.asarray(variable[start:stop].values)
-        try:
-            return out.astype(dtype, copy=False)
-        except (TypeError, ValueError):  # missing values (pd.NA) of a nullable column: as anndata, unconverted
-            return out
+    import uuid
+    from functools import partial
 
-    return da.map_blocks(_chunk, chunks=chunks, meta=np.array([], dtype=dtype), dtype=dtype)
+    # a module-level task function: the graph pickles (dask.distributed); lazy columns of a
+    # file reopen it by path when unpickled
+    return da.map_blocks(
+        partial(_column_block, variable, dtype), chunks=chunks, meta=np.array([], dtype=dtype),
+        dtype=dtype, name=f"annstore-column-{uuid.uuid4().hex}",
+    )
+
+
+def _column_block(variable: Any, dtype: Any, block_info: Any = None) -> np.ndarray:
+    """Task body of :func:`_lazy_column`: rows ``block_info``'s location of ``variable``."""
+    (start, stop), = block_info[None]["array-location"]
+    out = np.asarray(variable[start:stop].values)
+    try:
+        return out.astype(dtype, copy=False)
+    except (TypeError, ValueError):  # missing values (pd.NA) of a nullable column: as anndata, unconverted
+        return out
 
 
 def _dask_extension_columns(

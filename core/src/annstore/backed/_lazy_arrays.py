@@ -20,6 +20,39 @@ from .._settings import settings
 __all__ = ["CategoricalArray", "MaskedArray", "StoreArrayWrapper"]
 
 
+def _reopen_column(path: Any, fmt: str | None, elem_name: str) -> Any:
+    """Unpickle a lazy column of a file: reopen the file read-only, rebuild the column."""
+    from ..io._dispatch import as_node  # noqa: F401 - plugins register node adapters
+    from ..io._plugins import get_plugin_manager
+    from ._lazy import _lazy_column
+
+    key = (str(path), fmt)
+    root = _OPEN_ROOTS.get(key)
+    if root is None:
+        root = get_plugin_manager().hook.annstore_open_store(path=path, format=fmt, mode="r", storage_options={})
+        _OPEN_ROOTS[key] = root
+    return _lazy_column(root[elem_name], None)
+
+
+#: Files reopened by unpickled lazy columns (one read-only handle per file and process).
+_OPEN_ROOTS: dict[tuple[str, str | None], Any] = {}
+
+
+class _ReopenByPath:
+    """Pickle support: columns of a file reopen it by path (h5py handles do not pickle)."""
+
+    base_path_or_zarr_group: Any
+    elem_name: str
+    file_format: str | None
+
+    def __reduce__(self) -> Any:
+        from pathlib import Path
+
+        if isinstance(self.base_path_or_zarr_group, Path):
+            return (_reopen_column, (self.base_path_or_zarr_group, self.file_format, self.elem_name))
+        return super().__reduce__()  # type: ignore[misc]
+
+
 class StoreArrayWrapper(BackendArray):
     """An xarray backend array over one 1-d store array (outer indexing, one vector)."""
 
@@ -51,7 +84,7 @@ class StoreArrayWrapper(BackendArray):
         return np.asarray(self._array[k])
 
 
-class CategoricalArray(BackendArray):
+class CategoricalArray(_ReopenByPath, BackendArray):
     """A lazy categorical column: codes read on indexing, categories once, on first use.
 
     The API beyond :class:`xarray.backends.BackendArray` is not guaranteed to stay stable.
@@ -114,7 +147,7 @@ def _pandas_nullable_dtype(dtype: np.dtype) -> Any:
     raise NotImplementedError(msg)
 
 
-class MaskedArray(BackendArray):
+class MaskedArray(_ReopenByPath, BackendArray):
     """A lazy nullable column (integer, boolean or string): values and mask read on indexing.
 
     The API beyond :class:`xarray.backends.BackendArray` is not guaranteed to stay stable.
