@@ -153,6 +153,27 @@ def _unwriteable(adata: AnnData, registry: Any, fmt: str | None) -> bool:
     )
 
 
+class _NoBackingFile:
+    """``adata.file`` of an AnnData that is not backed: anndata's file manager without a file
+    (``close()`` does nothing, ``is_open`` is False)."""
+
+    filename = None
+    is_open = False
+
+    def close(self) -> None:
+        """Nothing to close."""
+
+    def open(self, *args: Any, **kwargs: Any) -> None:
+        msg = "Cannot open backing file if backing not initialized."
+        raise ValueError(msg)
+
+    def __repr__(self) -> str:
+        return "Backing file manager: no file is set."
+
+
+_NO_FILE = _NoBackingFile()
+
+
 def _is_raw_disk_array(x: Any) -> bool:
     """An h5py dataset, a zarr array or a backed sparse dataset (recognised by type, importing nothing)."""
     for c in type(x).__mro__:
@@ -260,7 +281,7 @@ class AnnData:
         self._adata_ref = adata_ref
         self._filename = adata_ref._filename
         self._filemode = adata_ref._filemode
-        self.file = getattr(adata_ref, "file", None)
+        self.file = getattr(adata_ref, "file", _NO_FILE)
         obs_sub = subset(adata_ref.obs, (oidx,))
         var_sub = subset(adata_ref.var, (vidx,))
         uns = dict(adata_ref._uns) if type(adata_ref._uns) is dict else adata_ref._uns.copy()
@@ -319,7 +340,7 @@ class AnnData:
         self._vidx = None
         self._filename = None if filename is None else Path(filename)
         self._filemode = filemode
-        self.file = None
+        self.file: Any = _NO_FILE
         x_indices: list[tuple[str, str, pd.Index]] = []
 
         if isinstance(X, AnnData):
@@ -331,7 +352,7 @@ class AnnData:
             obsm, varm, obsp, varp = src.obsm, src.varm, src.obsp, src.varp
             layers, raw = src.layers, src.raw
             self._filename, self._filemode = src._filename, src._filemode
-            self.file = getattr(src, "file", None)
+            self.file = getattr(src, "file", _NO_FILE)
             X = None
             if isinstance(uns, DictView):
                 uns = deepcopy(dict(uns))
@@ -414,7 +435,7 @@ class AnnData:
             self._raw = Raw(self, **raw)
         else:
             self._raw = Raw(self, raw.X, raw.var, raw.varm)
-        if filename is not None and self.file is None:
+        if filename is not None and self.file is _NO_FILE:
             try:
                 from .backed import _init_backed  # type: ignore[attr-defined]
             except ImportError as e:
@@ -643,6 +664,12 @@ class AnnData:
             raise CapabilityError(msg) from e
         return _backed_X(self._adata_ref if self.is_view else self)
 
+    @staticmethod
+    def _backed_subset(x: Any, idx: tuple[Any, ...]) -> Any:
+        from .backed import _backed_subset  # type: ignore[attr-defined]
+
+        return _backed_subset(x, idx)
+
     def _backed_raw_X(self) -> Any:
         try:
             from .backed import _backed_raw_X  # type: ignore[attr-defined]
@@ -757,7 +784,7 @@ class AnnData:
         if self.is_view:
             assert self._adata_ref is not None
             if self.isbacked:
-                return subset(self._backed_X(), (self._oidx, self._vidx))
+                return self._backed_subset(self._backed_X(), (self._oidx, self._vidx))
             ref_X = self._adata_ref._layers.get(None)
             if ref_X is None:
                 return None
@@ -1151,6 +1178,7 @@ class AnnData:
 
                 _strings_to_categoricals(self, convert_strings_to_categoricals)
                 write(self, filename, fmt, as_dense=tuple(as_dense))
+                self.file.close()
                 return
         from .io import write_h5ad
 
@@ -1159,6 +1187,8 @@ class AnnData:
             convert_strings_to_categoricals=convert_strings_to_categoricals,
             compression=compression, compression_opts=compression_opts, as_dense=as_dense,
         )
+        if self.isbacked:  # as anndata: the backing file is closed (X access reopens it)
+            self.file.close()
 
     write = write_h5ad
 

@@ -182,12 +182,25 @@ def _positions(idx: Any) -> Any:
     return idx
 
 
+def _is_native_disk_array(a: Any) -> bool:
+    """An ``h5py.Dataset`` or ``zarr.Array`` (recognised by type name, importing neither)."""
+    for c in type(a).__mro__:
+        mod = c.__module__.split(".")[0]
+        if (mod == "h5py" and c.__name__ == "Dataset") or (mod == "zarr" and c.__name__ == "Array"):
+            return True
+    return False
+
+
 def subset(a: Any, idx: tuple[Any, ...]) -> Any:
     """Select ``idx`` (one indexer per leading axis) from ``a``, as an outer (not point) selection."""
     if isinstance(a, Dataset2D):
         return a.iloc[_positions(np.asarray(idx[0]) if isinstance(idx[0], list) else idx[0])]
     if isinstance(a, pd.DataFrame):
         return a.iloc[tuple(_positions(i) for i in idx)] if len(idx) > 1 else a.iloc[_positions(idx[0])]
+    if _is_native_disk_array(a):  # h5py.Dataset / zarr.Array: any outer selection, as anndata
+        from .backed import _backed_subset  # type: ignore[attr-defined]
+
+        return _backed_subset(a, tuple(idx))
     if len(idx) == 1:
         return a[_positions(idx[0]) if sparse.issparse(a) else idx[0]]
     if all(_is_arraylike_idx(i) for i in idx):

@@ -85,7 +85,7 @@ class Raw:
             return self._X
         X = self._adata._backed_raw_X()
         if self._adata.is_view:
-            return subset(X, (self._adata._oidx, slice(None)))
+            return self._adata._backed_subset(X, (self._adata._oidx, slice(None)))
         return X
 
     @property

@@ -6,6 +6,7 @@ from ._dense import BackedArray
 from ._file import (
     AnnDataFileManager,
     _backed_raw_X,  # noqa: F401 - called by the AnnData model
+    _backed_subset,  # noqa: F401 - called by the AnnData model
     _backed_X,  # noqa: F401 - called by the AnnData model
     _init_backed,  # noqa: F401 - called by the AnnData model
     _set_filename,  # noqa: F401 - called by the AnnData model

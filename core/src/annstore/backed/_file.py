@@ -8,6 +8,8 @@ from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+import numpy as np
+
 from ..errors import CapabilityError
 
 if TYPE_CHECKING:
@@ -18,6 +20,7 @@ __all__ = [
     "AnnDataFileManager",
     "_backed_X",
     "_backed_raw_X",
+    "_backed_subset",
     "_init_backed",
     "_set_filename",
     "read_backed",
@@ -174,9 +177,7 @@ class AnnDataFileManager:
                 raise CapabilityError(msg)
             obj: Any = sparse_dataset(node)
         else:
-            from ._dense import BackedArray
-
-            obj = BackedArray(node)
+            obj = _dense_element(node)
         self._cache[key] = obj
         return obj
 
@@ -191,6 +192,35 @@ class AnnDataFileManager:
         state["_cache"] = {}
         state["_adata_ref"] = None
         return state
+
+
+def _dense_element(node: Any) -> Any:
+    """A backed dense element as anndata gives it: the storage library's own array
+    (``h5py.Dataset``, ``zarr.Array``); a :class:`BackedArray` for stores without one."""
+    native = getattr(node, "native", None)
+    if native is not None and native is not node:
+        return native
+    from ._dense import BackedArray
+
+    return BackedArray(node)
+
+
+def _backed_subset(x: Any, idx: tuple[Any, ...]) -> Any:
+    """Outer selection ``idx`` of a backed X / raw.X (for views of backed AnnData).
+
+    A native dense array is read through :class:`BackedArray` (any indexer on each axis,
+    unsorted and repeated too, as anndata's safe fancy indexing of h5py datasets); backed
+    sparse datasets select themselves.
+    """
+    from .._index import subset
+    from ._dense import BackedArray
+    from ._sparse import BaseCompressedSparseDataset
+
+    if isinstance(x, BackedArray | BaseCompressedSparseDataset) or not hasattr(x, "shape"):
+        return subset(x, idx)
+    from ..io._dispatch import as_node
+
+    return BackedArray(as_node(x))[idx]
 
 
 def _is_url(x: Any) -> bool:
@@ -225,7 +255,7 @@ def _manager(adata: AnnData) -> AnnDataFileManager:
 
 
 def _backed_X(adata: AnnData) -> Any:
-    """X of a backed (actual) AnnData: a CSR/CSC dataset or a dense :class:`BackedArray`."""
+    """X of a backed (actual) AnnData: a CSR/CSC dataset or the file's dense array."""
     return _manager(adata).element("X")
 
 
@@ -242,8 +272,13 @@ def _backed_raw_X(adata: AnnData) -> Any:
 
 def _write_and_back(adata: AnnData, path: Any, *, format: str | None = None) -> None:
     from ..io import write
+    from ..io._api import _strings_to_categoricals
 
-    write(adata, path, format=format)
+    # as anndata's ``self.write(filename, as_dense=...)``: strings become categoricals and X
+    # (and raw.X) are stored dense, so that X can be edited in place
+    _strings_to_categoricals(adata, True)
+    dense = ("X", "raw/X") if adata.raw is not None else ("X",)
+    write(adata, path, format=format, as_dense=dense)
     adata._filename = path  # type: ignore[attr-defined]
     adata._filemode = "r+"  # type: ignore[attr-defined]
     mgr = AnnDataFileManager(adata, path, "r+", format=format)
@@ -252,6 +287,15 @@ def _write_and_back(adata: AnnData, path: Any, *, format: str | None = None) -> 
     raw = getattr(adata, "_raw", None)
     if raw is not None and getattr(raw, "_X", None) is not None:
         raw._X = None
+
+
+def _load(x: Any) -> Any:
+    """A backed element in memory (a sparse dataset's matrix, a native array's values)."""
+    if x is None or isinstance(x, np.ndarray):
+        return x
+    if hasattr(x, "to_memory"):
+        return x.to_memory()
+    return np.asarray(x[()])
 
 
 def _set_filename(adata: AnnData, filename: Any) -> None:
@@ -268,13 +312,14 @@ def _set_filename(adata: AnnData, filename: Any) -> None:
         X = adata.X
         raw = getattr(adata, "_raw", None)
         raw_X = raw.X if raw is not None else None
-        X = X.to_memory() if hasattr(X, "to_memory") else X
-        raw_X = raw_X.to_memory() if hasattr(raw_X, "to_memory") else raw_X
+        X, raw_X = _load(X), _load(raw_X)
         if isinstance(mgr, AnnDataFileManager):
             mgr.close()
         adata._filename = None  # type: ignore[attr-defined]
         adata._filemode = None  # type: ignore[attr-defined]
-        adata.file = None  # type: ignore[attr-defined]
+        from .._anndata import _NO_FILE
+
+        adata.file = _NO_FILE  # type: ignore[attr-defined]
         if X is not None:
             adata._layers[None] = X  # type: ignore[attr-defined]
         if raw is not None and raw_X is not None:

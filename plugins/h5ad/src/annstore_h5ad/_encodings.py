@@ -16,9 +16,10 @@ from ._store import FORMAT, H5Array, H5Group
 if TYPE_CHECKING:
     from annstore.io import Registry
 
-__all__ = ["NULL", "register"]
+__all__ = ["ARRAY", "NULL", "register", "write_h5py_dataset"]
 
 NULL = IOSpec("null", "0.1.0")
+ARRAY = IOSpec("array", "0.2.0")
 
 
 def write_null(parent: H5Group, key: str, value: None, *, ctx: Any, dataset_kwargs: dict[str, Any]) -> None:
@@ -31,7 +32,19 @@ def read_null(node: H5Array, *, ctx: Any) -> None:
     return None
 
 
+def write_h5py_dataset(
+    parent: Any, key: str, value: h5py.Dataset, *, ctx: Any, dataset_kwargs: dict[str, Any]
+) -> IOSpec:
+    """Write an ``h5py.Dataset`` (e.g. a backed X) into any store, copied in blocks."""
+    from annstore.backed import BackedArray
+
+    arr = BackedArray(H5Array(value))
+    entry = ctx.registry.find_writer(arr, parent.format)
+    return entry.func(parent, key, arr, ctx=ctx, dataset_kwargs=dataset_kwargs) or entry.spec
+
+
 def register(registry: Registry) -> None:
-    """Register the HDF5 overrides for format ``h5ad``."""
+    """Register the HDF5 overrides for format ``h5ad``, and the writer of h5py datasets."""
     registry.register_reader(NULL, read_null, format=FORMAT)
     registry.register_writer(type(None), NULL, write_null, format=FORMAT)
+    registry.register_writer(h5py.Dataset, ARRAY, write_h5py_dataset)

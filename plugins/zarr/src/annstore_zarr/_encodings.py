@@ -11,6 +11,7 @@ if TYPE_CHECKING:
     from annstore.types import GroupLike
 
 NULL = IOSpec("null", "0.1.0")
+ARRAY = IOSpec("array", "0.2.0")
 
 
 def write_null(
@@ -20,6 +21,22 @@ def write_null(
     parent.create_array(key, shape=(), dtype="bool")
 
 
+def write_zarr_array(
+    parent: GroupLike, key: str, value: Any, *, ctx: Any, dataset_kwargs: dict[str, Any]
+) -> IOSpec:
+    """Write a ``zarr.Array`` (e.g. a backed X) into any store, copied in blocks."""
+    from annstore.backed import BackedArray
+
+    from ._store import adapt_zarr_object
+
+    arr = BackedArray(adapt_zarr_object(value))
+    entry = ctx.registry.find_writer(arr, parent.format)
+    return entry.func(parent, key, arr, ctx=ctx, dataset_kwargs=dataset_kwargs) or entry.spec
+
+
 def register(registry: Registry) -> None:
-    """Register the zarr-only overrides on ``registry``."""
+    """Register the zarr-only overrides on ``registry``, and the writer of zarr arrays."""
+    import zarr
+
     registry.register_writer(type(None), NULL, write_null, format="zarr")
+    registry.register_writer(zarr.Array, ARRAY, write_zarr_array)

@@ -54,7 +54,10 @@ def _option_keys(ctx: Any, name: str) -> set[str]:
         if k in ("raw.X", ("raw", "X")):
             k = "raw/X"
         if k not in ("X", "raw/X"):
-            msg = f"Only 'X' and 'raw/X' can be given to {name}; got {k!r} instead."
+            msg = (
+                f"Currently, only `X` and `raw/X` are supported values in `{name}`; "
+                f"got {k!r} instead."
+            )
             raise NotImplementedError(msg)
         out.add(k)
     return out
@@ -94,6 +97,9 @@ def write_anndata_into(
 ) -> None:
     """Write ``adata``'s elements into the existing group ``root`` and stamp its attributes."""
     dense = _option_keys(ctx, "as_dense")
+    if "raw/X" in dense and adata.raw is None:  # anndata's wording
+        msg = "Cannot specify writing `raw/X` to dense if it doesn’t exist."
+        raise ValueError(msg)
     kw = dict(dataset_kwargs)
     _check_2d(adata)
     X = adata.X
