@@ -50,6 +50,7 @@ def write_sparse_blocks(
     dataset_kwargs: dict[str, Any],
     total_nnz: int | None = None,
     indptr_dtype: Any = np.int64,
+    indices_dtype: Any = None,
 ) -> IOSpec:
     """Write a CSR/CSC matrix given as consecutive blocks along its major axis.
 
@@ -61,7 +62,9 @@ def write_sparse_blocks(
     g = parent.create_group(key)
     g.attrs["shape"] = [int(shape[0]), int(shape[1])]
     n_major, n_minor = (shape[0], shape[1]) if fmt == "csr" else (shape[1], shape[0])
-    idx_dtype = np.int32 if n_minor < np.iinfo(np.int32).max else np.int64
+    idx_dtype = np.dtype(indices_dtype) if indices_dtype is not None else (
+        np.int32 if n_minor < np.iinfo(np.int32).max else np.int64
+    )
     plain_kw = {k: v for k, v in dataset_kwargs.items() if k not in ("chunks", "maxshape")}
     if total_nnz is None:
         kw, start_len = _growable(dataset_kwargs), 0
@@ -143,6 +146,7 @@ def write_dask(parent: GroupLike, key: str, x: Any, *, ctx: Any, dataset_kwargs:
         return write_sparse_blocks(
             parent, key, (b for _, b in _dask_blocks(x)), fmt=fmt, shape=tuple(x.shape),  # type: ignore[arg-type]
             dtype=x.dtype, dataset_kwargs=dataset_kwargs,
+            indices_dtype=np.int64,  # as anndata's block-appending dask writer
         )
     if x.dtype.kind in "OUS":
         return _write_computed(parent, key, x.compute(), ctx, dataset_kwargs)
