@@ -353,7 +353,7 @@ def _reading(path: Any) -> Iterator[None]:
     except Exception as e:  # noqa: BLE001 - anything that stops reading the input
         msg = _for_shell(str(e))
         where = str(path)
-        text = msg if where in msg else f"cannot read {where!r}: {msg}"
+        text = f"cannot read the input: {msg}" if where in msg else f"cannot read {where!r}: {msg}"
         raise CLIError(text, EXIT_UNREADABLE) from e
 
 
@@ -783,10 +783,9 @@ def build_parser() -> argparse.ArgumentParser:
 def _exit_code(e: BaseException) -> int:
     from .errors import InvalidFileError
 
-    if isinstance(e, FileNotFoundError | PermissionError | IsADirectoryError | NotADirectoryError
-                  | InvalidFileError):
-        return EXIT_UNREADABLE
-    return EXIT_FAIL
+    # inputs are read inside _reading() (exit 3); what is left failed while writing (exit 1),
+    # except an input concat_on_disk found not to be an AnnData
+    return EXIT_UNREADABLE if isinstance(e, InvalidFileError) else EXIT_FAIL
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -79,7 +79,12 @@ class RawDroppedWarning(AnnstoreWarning):
 
 
 class _Progress:
-    """A one-line progress bar on stderr (tqdm's when installed), or nothing."""
+    """Progress of ``concat_on_disk`` on stderr, one layer (``X``, ``layers/...``) at a time.
+
+    Each layer counts its own rows (``reset``), so rows are never counted once per layer. On a
+    terminal: tqdm's bar when installed, else a built-in one with rate and time left. Elsewhere
+    (a log file, a pipe) no ``\\r`` frames: one summary line per layer.
+    """
 
     def __init__(self, total: int, *, enabled: bool, desc: str = "concat_on_disk") -> None:
         self.total = max(int(total), 1)
@@ -88,13 +93,28 @@ class _Progress:
         self.desc = desc
         self._tqdm: Any = None
         self._last = 0.0
-        if enabled:
+        self._t0 = time.monotonic()
+        self._open = False
+        try:
+            self._tty = bool(sys.stderr.isatty())
+        except (AttributeError, ValueError):
+            self._tty = False
+
+    def reset(self, total: int, desc: str) -> None:
+        """Start counting the ``total`` rows of the next layer."""
+        if not self.enabled:
+            return
+        self._finish()
+        self.total, self.desc, self.done = max(int(total), 1), desc, 0
+        self._t0 = self._last = time.monotonic()
+        self._open = True
+        if self._tty:
             try:
                 from tqdm.auto import tqdm
-
-                self._tqdm = tqdm(total=self.total, desc=desc, file=sys.stderr, unit="row")
             except ImportError:
                 self._draw(force=True)
+            else:
+                self._tqdm = tqdm(total=self.total, desc=desc, file=sys.stderr, unit="row")
 
     def set_description(self, desc: str) -> None:
         self.desc = desc
@@ -107,8 +127,19 @@ class _Progress:
         self.done = min(self.done + int(n), self.total)
         if self._tqdm is not None:
             self._tqdm.update(int(n))
-        else:
+        elif self._tty:
             self._draw()
+
+    def _stats(self) -> str:
+        elapsed = max(time.monotonic() - self._t0, 1e-9)
+        rate = self.done / elapsed
+        left = (self.total - self.done) / rate if rate > 0 else None
+
+        def hms(t: float) -> str:
+            t = int(t)
+            return f"{t // 60:02d}:{t % 60:02d}"
+
+        return f"[{hms(elapsed)}<{hms(left) if left is not None else '?'}, {rate:,.0f} rows/s]"
 
     def _draw(self, *, force: bool = False) -> None:
         now = time.monotonic()
@@ -119,19 +150,30 @@ class _Progress:
         width = 30
         filled = round(frac * width)
         bar = "#" * filled + "." * (width - filled)
-        sys.stderr.write(f"\r{self.desc}: [{bar}] {frac:4.0%} ({self.done}/{self.total})")
+        sys.stderr.write(
+            f"\r{self.desc}: [{bar}] {frac:4.0%} ({self.done}/{self.total} rows) {self._stats()}"
+        )
+        sys.stderr.flush()
+
+    def _finish(self) -> None:
+        if not self._open:
+            return
+        self._open = False
+        if self._tqdm is not None:
+            self._tqdm.close()
+            self._tqdm = None
+            return
+        self.done = self.total
+        if self._tty:
+            self._draw(force=True)
+            sys.stderr.write("\n")
+        else:
+            sys.stderr.write(f"{self.desc}: 100% ({self.total} rows) {self._stats()}\n")
         sys.stderr.flush()
 
     def close(self) -> None:
-        if not self.enabled:
-            return
-        if self._tqdm is not None:
-            self._tqdm.close()
-        else:
-            self.done = self.total
-            self._draw(force=True)
-            sys.stderr.write("\n")
-            sys.stderr.flush()
+        if self.enabled:
+            self._finish()
 
 
 # ------------------------------------------------------------------ opening stores
@@ -150,6 +192,13 @@ def _store_options(fmt: str | None) -> dict[str, Any]:
     return {"chunk_cache_bytes": _CHUNK_CACHE_BYTES}
 
 
+def _is_key_value_store(x: Any) -> bool:
+    """Whether ``x`` is a key-value store (zarr's ``Store``: get/set/list), not a group or path."""
+    if isinstance(x, str | os.PathLike) or hasattr(x, "create_group"):
+        return False
+    return all(callable(getattr(x, m, None)) for m in ("get", "set", "list"))
+
+
 def _open_input(stack: ExitStack, i: int, f: Any, formats: dict[int, str | None]) -> GroupLike:
     from ..io import open_store
     from ..io._dispatch import as_node
@@ -164,6 +213,8 @@ def _open_input(stack: ExitStack, i: int, f: Any, formats: dict[int, str | None]
             formats[i] = guess_format(f) if local else None
         fmt = formats[i]
         root = stack.enter_context(open_store(f, format=fmt, mode="r", storage_options=_store_options(fmt)))
+    elif _is_key_value_store(f):
+        root = stack.enter_context(open_store(f, format="zarr", mode="r"))
     else:
         root = as_node(f)  # type: ignore[assignment]
     if not hasattr(root, "create_group"):
@@ -202,12 +253,31 @@ class _Inputs:
             yield _open_input(stack, i, f, self._formats)
 
 
+def _zarr_write_options() -> dict[str, Any]:
+    """The zarr format of a new output, with anndata's warning when it is the deprecated v2."""
+    from .._settings import settings
+
+    zarr_format = settings.__dict__["zarr_write_format"]  # not the attribute: that warns too
+    if zarr_format == 2:
+        warnings.warn(
+            "zarr v3 will become the only option in 0.14 anndata for `{read,write}_zarr`. "
+            "This setting (`anndata.settings.zarr_write_format`) will be removed in 0.14.",
+            DeprecationWarning,
+            stacklevel=4,
+        )
+    return {"zarr_format": zarr_format}
+
+
 @contextmanager
 def _open_output(out_file: Any) -> Iterator[GroupLike]:
     from ..io import open_store
     from ..io._atomic import atomic_target, is_local_path
     from ..io._dispatch import as_node
 
+    if _is_key_value_store(out_file):
+        with open_store(out_file, format="zarr", mode="w", storage_options=_zarr_write_options()) as root:
+            yield root
+        return
     if not isinstance(out_file, str | os.PathLike):
         node = as_node(out_file)
         if not hasattr(node, "create_group"):
@@ -229,9 +299,10 @@ def _open_output(out_file: Any) -> Iterator[GroupLike]:
 
     kf = _suffix_match(out)
     fmt = kf.name if kf else None
-    with atomic_target(out) as tmp, open_store(
-        tmp, format=fmt, mode="w", storage_options=_store_options(fmt)
-    ) as root:
+    options = _store_options(fmt)
+    if fmt == "zarr":
+        options.update(_zarr_write_options())
+    with atomic_target(out) as tmp, open_store(tmp, format=fmt, mode="w", storage_options=options) as root:
         yield root
 
 
@@ -875,10 +946,11 @@ def _concat_inputs(
         write_anndata_to(out, skeleton)
         del skeleton
         n_total = sum(sizes)
-        bar = _Progress(n_total * len(layer_keys), enabled=progress)
+        bar = _Progress(n_total, enabled=progress)
         try:
-            for k in layer_keys:
-                bar.set_description(f"concat_on_disk {'X' if k is None else f'layers/{k}'}")
+            for i, k in enumerate(layer_keys):
+                name = "X" if k is None else f"layers/{k}"
+                bar.reset(n_total, f"concat_on_disk {name} ({i + 1}/{len(layer_keys)})")
                 parent: Any = out if k is None else out["layers"]
                 name = "X" if k is None else str(k)
                 _write_layer(
