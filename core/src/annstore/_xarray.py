@@ -13,7 +13,7 @@ import sys
 import warnings
 from collections.abc import Hashable, Iterable, Iterator, Mapping
 from functools import wraps
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 import numpy as np
 import pandas as pd
@@ -21,13 +21,19 @@ import pandas as pd
 if TYPE_CHECKING:
     from collections.abc import Callable
 
-__all__ = ["Dataset2D", "has_dataset2d", "is_dataset2d", "is_xr_dataset", "refuse_dataset2d", "requires_xarray"]
+__all__ = ["Dataset2D", "Dataset2DIlocIndexer", "has_dataset2d", "is_dataset2d", "is_xr_dataset", "refuse_dataset2d", "requires_xarray"]
 
 #: Name of the dimension ``read_elem_lazy`` uses when the index is not loaded (``use_range_index``).
 DUMMY_RANGE_INDEX_KEY = "_anndata_dummy_range_index"
 #: Dummy index names used while concatenating / merging datasets.
 DS_CONCAT_DUMMY_INDEX_NAME = "_anndata_concat_index"
 DS_MERGE_DUMMY_INDEX_NAME = "_anndata_merge_index"
+
+
+class Dataset2DIlocIndexer(Protocol):
+    """What :attr:`Dataset2D.iloc` returns: positional row selection giving a :class:`Dataset2D`."""
+
+    def __getitem__(self, idx: Any, /) -> Dataset2D: ...
 
 
 def requires_xarray(func: Callable[..., Any]) -> Callable[..., Any]:
@@ -239,7 +245,7 @@ class Dataset2D(Mapping):
         return (self.ds.sizes[self.index_dim], len(self.ds))
 
     @property
-    def iloc(self) -> _IlocGetter:
+    def iloc(self) -> Dataset2DIlocIndexer:
         """Positional row selection (:meth:`xarray.Dataset.isel`), as :attr:`pandas.DataFrame.iloc`."""
         return _IlocGetter(self.ds, self.index_dim)
 

@@ -11,6 +11,7 @@ from typing import Any
 
 from types import MappingProxyType
 
+from .._xarray import Dataset2DIlocIndexer
 from ..io import IOSpec, read_dispatched, write_dispatched
 from ._lazy_api import read_elem_lazy, read_lazy
 from ._partial_api import read_partial
@@ -18,6 +19,7 @@ from ._partial_api import read_partial
 __all__ = [
     "AnnCollection",
     "AnnLoader",
+    "Dataset2DIlocIndexer",
     "IOSpec",
     "concat_on_disk",
     "read_dispatched",
