@@ -61,3 +61,34 @@ def test_repr_lists_every_option():
     text = repr(annstore.settings)
     for name in ("remove_unused_categories", "zarr_write_format", "restrict_index_types"):
         assert name in text
+
+
+def test_anndata_settings_semantics():
+    """As anndata's scverse-misc settings: deprecated options warn on read, model_fields_set
+    names explicit sets, reset() restores on exit when used as a context manager."""
+    s = annstore.settings
+    with pytest.warns(DeprecationWarning, match="zarr v3 will be the default"):
+        _ = s.zarr_write_format
+    with pytest.warns(DeprecationWarning, match="copy-on-write will be default"):
+        _ = s.copy_on_write_X
+    s.reset()
+    assert s.model_fields_set == set()
+    s.check_uniqueness = False
+    try:
+        assert s.model_fields_set == {"check_uniqueness"}
+        with s.reset("check_uniqueness") as changed:
+            assert changed == {"check_uniqueness"}
+            assert s.check_uniqueness is True
+        assert s.check_uniqueness is False
+        with s.override(remove_unused_categories=False):
+            s.restrict_index_types = False  # not overridden: kept after the block
+        assert s.remove_unused_categories is True
+        assert s.restrict_index_types is False
+    finally:
+        s.reset(*s.model_fields_set)
+    assert s.check_uniqueness is True
+    assert s.restrict_index_types is True
+    with pytest.raises(ValueError, match="greater than 0"):
+        s.min_rows_for_chunked_h5_copy = 0
+    assert not hasattr(s, "nope")
+    assert s.model_fields["check_uniqueness"].get_default() is True

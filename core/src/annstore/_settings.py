@@ -14,11 +14,11 @@ import warnings
 from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, ClassVar
 
 from .errors import SettingsError, UnknownSettingError
 
-__all__ = ["Settings", "settings"]
+__all__ = ["FieldInfo", "Settings", "settings"]
 
 _TRUE = {"1", "true", "yes", "on", "t", "y"}
 _FALSE = {"0", "false", "no", "off", "f", "n"}
@@ -152,12 +152,30 @@ class _ResetContext(AbstractContextManager):
             setattr(self._settings, name, value)
 
 
+@dataclass(frozen=True, slots=True)
+class FieldInfo:
+    """One option's description (the part of pydantic's ``FieldInfo`` that clients read)."""
+
+    default: Any
+    description: str
+    deprecated: str | None = None
+
+    def get_default(self) -> Any:
+        """The default value."""
+        return self.default
+
+
 class Settings:
     """annstore's settings. Each option can be set by assignment, by ``override()`` for a block,
     or by the environment variable ``ANNSTORE_<NAME>`` (or anndata's ``ANNDATA_<NAME>``, upper
     case) before import."""
 
     __slots__ = ("__dict__", "_explicit")
+
+    #: Each option's default and description, keyed by name (as pydantic's ``model_fields``).
+    model_fields: ClassVar[dict[str, FieldInfo]] = {
+        o.name: FieldInfo(o.default, o.doc, o.deprecated) for o in _OPTIONS
+    }
 
     def __init__(self) -> None:
         object.__setattr__(self, "_explicit", set())
@@ -194,11 +212,6 @@ class Settings:
     def model_fields_set(self) -> set[str]:
         """The options set explicitly (by assignment or environment), as pydantic's field of that name."""
         return self._explicit
-
-    @classmethod
-    def _docs(cls) -> dict[str, str]:
-        """Each option's description."""
-        return {o.name: o.doc for o in _OPTIONS}
 
     def __dir__(self) -> list[str]:
         return [*_BY_NAME, "model_fields_set", "override", "reset"]
