@@ -411,3 +411,43 @@ def test_make_unique_reinfers_dtype_like_anndata():
     a.obs_names_make_unique()
     assert a.obs_names[0] == "a" and a.obs_names[2] == "a-1"
     assert a.obs_names.dtype == pd.Index(["x"]).dtype and a.obs_names.isna().tolist() == [False, True, False, True]
+
+
+def test_sizeof_stratified(capsys):
+    a = ad.AnnData(np.ones((10, 4)), uns={"u": np.arange(5)})
+    a.raw = a.copy()
+    total = a.__sizeof__(show_stratified=True)
+    out = capsys.readouterr().out
+    assert total > 0
+    assert "Size of layers" in out and "Size of uns" in out and "Size of raw" in out
+    assert "Size of obsm" not in out  # empty elements are not listed
+
+
+def test_copy_and_transpose_refuse_raw_disk_arrays(tmp_path):
+    h5py = pytest.importorskip("h5py")
+    with h5py.File(tmp_path / "x.h5", "w") as f:
+        f["X"] = np.ones((3, 2))
+        a = ad.AnnData(layers={"d": f["X"]})
+        with pytest.raises(NotImplementedError, match="Copy is not implemented"):
+            a.copy()
+        with pytest.raises(ValueError, match="Cannot transpose anndata object"):
+            a.transpose()
+
+
+def test_make_index_unique_keeps_string_dtype():
+    from annstore.utils import make_index_unique
+
+    idx = pd.Index(["a", "a", pd.NA, "a-1"], dtype="string")
+    with pytest.warns(UserWarning, match="Suffix used"):
+        out = make_index_unique(idx)
+    assert out.dtype == "string"
+    assert out[:2].tolist() == ["a", "a-2"]
+
+
+def test_deprecated_names_redirect_with_future_warning():
+    with pytest.warns(FutureWarning, match="Importing read_csv from `anndata` is deprecated"):
+        assert ad.read_csv is ad.io.read_csv
+    import annstore.experimental as exp
+
+    with pytest.warns(FutureWarning, match="Importing read_elem from `anndata.experimental`"):
+        assert exp.read_elem is ad.io.read_elem

@@ -255,3 +255,29 @@ def test_inplace_ufunc_on_view_X_stores_plain_array():
         v.X += 1
     assert not v.is_view and type(v.X) is np.ndarray
     np.testing.assert_array_equal(v.X, [[1.0, 2.0], [3.0, 4.0]])
+
+
+def test_dask_element_of_view_actualises_on_write():
+    da = pytest.importorskip("dask.array")
+    a = ad.AnnData(np.zeros((6, 4)), obsm={"m": da.zeros((6, 3), chunks=2)})
+    v = a[:3]
+    m = v.obsm["m"]
+    assert isinstance(m, da.Array)
+    with pytest.warns(ad.ImplicitModificationWarning, match=r"\.obsm"):
+        m[0, 0] = 100
+    assert not v.is_view
+    assert v.obsm["m"][0, 0].compute() == 100
+    assert a.obsm["m"][0, 0].compute() == 0  # the parent is untouched
+
+
+def test_index_by_non_string_names():
+    ad.settings.restrict_index_types = False
+    try:
+        mi = pd.MultiIndex.from_tuples([("a", 1), ("b", 2), ("c", 3)])
+        a = ad.AnnData(pd.DataFrame({"x": [1.0, 2.0, 3.0]}, index=mi))
+        assert a[pd.MultiIndex.from_tuples([("b", 2)])].obs_names.tolist() == [("b", 2)]
+        ts = pd.Index(pd.to_datetime(["2020-01-01", "2020-01-02", "2020-01-03"]))
+        b = ad.AnnData(np.ones((3, 2)), obs=pd.DataFrame(index=ts))
+        assert b[ts[1:]].n_obs == 2
+    finally:
+        ad.settings.reset("restrict_index_types")
