@@ -80,19 +80,27 @@ def _err(command: str, msg: str, kind: str = "error") -> None:
 @contextlib.contextmanager
 def _one_line_warnings(command: str) -> Iterator[None]:
     """Show Python warnings as ``annstore CMD: warning: message`` (no source path), once each."""
-    seen: set[str] = set()
+    # the same warning about many elements (e.g. OldFormatWarning for every element of an old
+    # file) is printed once, and then counted: key = the text without its quoted names
+    counts: dict[str, int] = {}
 
     def show(message: Any, category: Any, filename: str, lineno: int, file: Any = None,
              line: Any = None) -> None:
         text = _for_shell(str(message))
-        if text in seen:
-            return
-        seen.add(text)
-        print(f"annstore {command}: warning: {text}", file=sys.stderr)
+        key = re.sub(r"'[^']*'", "'…'", text)
+        counts[key] = counts.get(key, 0) + 1
+        if counts[key] == 1:
+            print(f"annstore {command}: warning: {text}", file=sys.stderr)
 
-    with warnings.catch_warnings():
-        warnings.showwarning = show  # type: ignore[assignment]
-        yield
+    try:
+        with warnings.catch_warnings():
+            warnings.showwarning = show  # type: ignore[assignment]
+            yield
+    finally:
+        for key, n in counts.items():
+            if n > 1:
+                print(f"annstore {command}: warning: ... and {n - 1} more like it: {key}",
+                      file=sys.stderr)
 
 
 def _print_json(data: Any) -> None:
@@ -326,7 +334,7 @@ def _input_format(path: Any, given: str | None) -> str:
         raise CLIError(str(e), EXIT_UNREADABLE) from e
 
 
-def _output_format(path: Any, given: str | None) -> str:
+def _output_format(path: Any, given: str | None, hint: str = "pass --format") -> str:
     from .io._api import _guess_for_write
 
     if given is not None:
@@ -338,7 +346,7 @@ def _output_format(path: Any, given: str | None) -> str:
 
         msg = str(e)
         if "Could not determine" in msg:
-            msg = (f"cannot tell the format to write {str(path)!r} from its suffix; pass --format "
+            msg = (f"cannot tell the format to write {str(path)!r} from its suffix; {hint} "
                    f"(installed formats: {', '.join(sorted(list_formats()))})")
         raise CLIError(msg, EXIT_USAGE) from e
 
@@ -560,7 +568,7 @@ def cmd_concat(args: argparse.Namespace) -> int:
     for p in args.inputs:
         if "://" not in str(p) and not Path(p).exists():
             raise CLIError(f"{str(p)!r}: no such file or directory", EXIT_UNREADABLE)
-    _output_format(args.output, None)
+    _output_format(args.output, None, "use a suffix such as .h5ad or .zarr")
     kw: dict[str, Any] = {
         "axis": args.axis, "join": args.join, "merge": args.merge, "uns_merge": args.uns_merge,
         "label": args.label, "keys": args.keys.split(",") if args.keys else None,
