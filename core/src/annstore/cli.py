@@ -599,7 +599,12 @@ def cmd_validate(args: argparse.Namespace) -> int:
     from .io import open_store
     from .io._validate import validate_store
 
+    from .io._guess import require_format
+
     fmt = _input_format(args.path, _format_name(args.format))
+    if not require_format(fmt).hierarchical:
+        raise CLIError(f"validate checks stores of the anndata on-disk spec (h5ad, zarr, ...); "
+                       f"{str(args.path)!r} is a {fmt} file", EXIT_USAGE)
     with _reading(args.path):
         ctx = open_store(args.path, format=fmt, mode="r")
         root = ctx.__enter__()
