@@ -920,11 +920,8 @@ class AnnData:
     def _has_raw_disk_array(self, attrs: Sequence[str] = ("obsm", "varm", "obsp", "varp", "layers", "uns")) -> bool:
         """Whether an element (or a value of a mapping element) is an h5py/zarr array or a backed
         sparse dataset held directly (not through backed mode)."""
-        return any(
-            _is_raw_disk_array(v)
-            for attr in attrs
-            for v in (dict(getattr(self, attr)).values() if attr != "uns" else self._uns.values())
-        )
+        root = self._adata_ref if self.is_view else self  # a view's values are subsets of these
+        return any(_is_raw_disk_array(v) for attr in attrs for v in getattr(root, f"_{attr}").values())
 
     def copy(self, filename: PathLike[str] | str | None = None) -> AnnData:
         """A full, independent copy (of a view: a new actual AnnData); on disk if backed."""
