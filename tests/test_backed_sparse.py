@@ -214,7 +214,7 @@ def test_append(root: Any, fmt_: str) -> None:
     assert ds.shape == expected.shape
     np.testing.assert_array_equal(ds.to_memory().toarray(), expected.toarray())
     np.testing.assert_array_equal(sparse_dataset(root["X"]).to_memory().toarray(), expected.toarray())
-    with pytest.raises(ValueError, match=f"Expected a {fmt_} sparse matrix"):
+    with pytest.raises(ValueError, match="must have same format"):
         ds.append(b.tocoo())
     bad = sparse.random(2, 4, format=fmt_) if fmt_ == "csr" else sparse.random(4, 2, format=fmt_)
     with pytest.raises(ShapeMismatchError):

@@ -85,7 +85,8 @@ def coerce_array(value: Any, *, name: str, allow_df: bool = False, allow_array_l
     if (
         not isinstance(value, pd.Series | pd.Index | list | tuple | str | bytes | Mapping)
         and hasattr(value, "shape")
-        and (hasattr(value, "dtype") or hasattr(value, "__array_namespace__"))  # array API, as anndata
+        # class attributes first: a backed dataset's dtype property reads file metadata
+        and (hasattr(type(value), "dtype") or hasattr(value, "dtype") or hasattr(value, "__array_namespace__"))  # array API, as anndata
     ):
         return value
     if allow_array_like:

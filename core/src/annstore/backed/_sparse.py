@@ -174,6 +174,7 @@ class BaseCompressedSparseDataset:
         self._native = group
         self._node: GroupLike = node  # type: ignore[assignment]
         self._should_cache_indptr = should_cache_indptr
+        self._indptr_node: Any = None
         self._get_source = get_sparse_source
         self._source: BackedSparseSource = get_sparse_source(self._node)
         if self._source.format != self.format:
@@ -234,14 +235,27 @@ class BaseCompressedSparseDataset:
             ip = self._source.indptr()
             return np.asarray(ip[u], dtype=np.int64), np.asarray(ip[u + 1], dtype=np.int64)
         lo, hi = int(u[0]), int(u[-1]) + 2
-        ip = np.asarray(self._node["indptr"][lo:hi], dtype=np.int64)  # type: ignore[index]
+        ip = np.asarray(self._indptr_range(lo, hi), dtype=np.int64)
         return ip[u - lo], ip[u + 1 - lo]
 
-    def _read_major(self, u: np.ndarray, n_minor: int) -> sparse.csr_matrix:
-        """Rows ``u`` (sorted, unique) of the matrix in major-axis (CSR) orientation."""
+    def _indptr_range(self, lo: int, hi: int) -> Any:
+        """``indptr[lo:hi]``: from the source when it offers ranges, else from the group's
+        ``indptr`` array (opened once)."""
+        rng = getattr(self._source, "indptr_range", None)
+        if rng is not None:
+            return rng(lo, hi)
+        if self._indptr_node is None:
+            self._indptr_node = self._node["indptr"]
+        return self._indptr_node[lo:hi]  # type: ignore[index]
+
+    def _read_major(
+        self, u: np.ndarray, n_minor: int, bounds: tuple[np.ndarray, np.ndarray] | None = None
+    ) -> sparse.csr_matrix:
+        """Rows ``u`` (sorted, unique) of the matrix in major-axis (CSR) orientation
+        (``bounds``: their ``indptr`` starts and stops, when already read)."""
         if u.size == 0:
             return sparse.csr_matrix((0, n_minor), dtype=self.dtype)
-        starts, stops = self._indptr_bounds(u)
+        starts, stops = self._indptr_bounds(u) if bounds is None else bounds
         data, indices = _merge_and_read(self._source, starts, stops)
         return _csr(data, indices, stops - starts, (u.size, n_minor))
 
@@ -273,7 +287,7 @@ class BaseCompressedSparseDataset:
             base = cum[i - 1] if i else 0
             j = int(np.searchsorted(cum, base + CHUNK_NNZ, side="right"))
             j = max(j, i + 1)
-            chunk = self._read_major(u[i:j], n_minor)
+            chunk = self._read_major(u[i:j], n_minor, (starts[i:j], stops[i:j]))
             parts.append(chunk[:, minor])
             i = j
         if len(parts) == 1:
@@ -318,18 +332,46 @@ class BaseCompressedSparseDataset:
         is rewritten as 64-bit (anndata reads either) instead of silently wrapping around.
         The file must be open for writing.
         """
-        if not sparse.issparse(sparse_matrix) or sparse_matrix.format != self.format:
-            got = getattr(sparse_matrix, "format", type(sparse_matrix).__name__)
-            msg = f"Expected a {self.format} sparse matrix to append to {self._node.name!r}; got {got} instead."
+        if isinstance(sparse_matrix, BaseCompressedSparseDataset):
+            sparse_matrix = sparse_matrix.to_memory()
+        if not sparse.issparse(sparse_matrix):  # anndata's wording
+            msg = (
+                "Currently, only sparse matrices of equivalent format can be appended to a "
+                f"SparseDataset, not {type(sparse_matrix).__name__}."
+            )
+            raise NotImplementedError(msg)
+        if sparse_matrix.format != self.format:
+            msg = (
+                f"Matrices must have same format. Currently are {self.format!r} and "
+                f"{sparse_matrix.format!r} (expected a {self.format} sparse matrix to append to "
+                f"{self._node.name!r})."
+            )
             raise ValueError(msg)
+        ip_dtype = np.dtype(self._node["indptr"].dtype)  # type: ignore[union-attr]
+        if ip_dtype == np.int32:  # as anndata: a 32-bit indptr is not widened
+            new_nnz = int(self._node["indices"].shape[0]) + int(sparse_matrix.indices.shape[0])  # type: ignore[union-attr]
+            if new_nnz >= np.iinfo(np.int32).max:
+                msg = (
+                    "This array was written with a 32 bit intptr, but is now large enough to "
+                    "require 64 bit values. Please recreate the array with a 64 bit indptr."
+                )
+                raise OverflowError(msg)
         m, n = self.shape
         am, an = sparse_matrix.shape
         if self.format == "csr" and an != n:
-            msg = f"Expected a matrix with {n} columns to append to {self._node.name!r} {self.shape}; got shape {(am, an)} instead."
-            raise ShapeMismatchError(msg)
+            msg = (
+                "CSR matrices must have same size of dimension 1 to be appended: expected a "
+                f"matrix with {n} columns to append to {self._node.name!r} {self.shape}; got "
+                f"shape {(am, an)} instead."
+            )
+            raise AppendShapeError(msg)
         if self.format == "csc" and am != m:
-            msg = f"Expected a matrix with {m} rows to append to {self._node.name!r} {self.shape}; got shape {(am, an)} instead."
-            raise ShapeMismatchError(msg)
+            msg = (
+                "CSC matrices must have same size of dimension 0 to be appended: expected a "
+                f"matrix with {m} rows to append to {self._node.name!r} {self.shape}; got shape "
+                f"{(am, an)} instead."
+            )
+            raise AppendShapeError(msg)
         if not np.can_cast(sparse_matrix.dtype, self.dtype, casting="same_kind"):
             msg = f"Cannot append values of dtype {sparse_matrix.dtype} to {self._node.name!r} of dtype {self.dtype}."
             raise TypeError(msg)
@@ -365,7 +407,32 @@ class BaseCompressedSparseDataset:
         ip_a[n_major + 1 :] = (mat.indptr[1:].astype(np.int64) + old_nnz).astype(ip_a.dtype)  # type: ignore[index,union-attr]
         new_shape = (m + am, n) if self.format == "csr" else (m, n + an)
         g.attrs["shape"] = list(new_shape)
+        if "h5sparse_shape" in g.attrs:
+            del g.attrs["h5sparse_shape"]
         self._source = self._get_source(g)
+        self._indptr_node = None
+
+    # -- anndata's cached arrays (read by some of anndata's tests and clients) -------------
+
+    @property
+    def _indptr(self) -> Any:
+        """``indptr`` in memory when cached (``should_cache_indptr``), else the stored array."""
+        return self._source.indptr() if self._should_cache_indptr else self._node["indptr"]
+
+    @property
+    def _indices(self) -> Any:
+        """The stored ``indices`` array."""
+        return self._node["indices"]
+
+    @property
+    def _data(self) -> Any:
+        """The stored ``data`` array."""
+        return self._node["data"]
+
+
+class AppendShapeError(ShapeMismatchError, AssertionError):
+    """The matrix to append has the wrong size on the other axis (an ``AssertionError`` in
+    anndata, a :class:`~annstore.errors.ShapeMismatchError` in annstore)."""
 
 
 class CSRDataset(BaseCompressedSparseDataset):

@@ -27,11 +27,45 @@ class ZarrSparseSource:
         self._group = group
         self.format = fmt
         self.shape = shape
-        self._data = group["data"]
-        self._indices = group["indices"]
-        self._indptr_arr = group["indptr"]
-        self.dtype = self._data.dtype
+        self._arrays: dict[str, Any] = {}
         self._indptr: np.ndarray | None = None
+
+    # The arrays are opened on first use and kept: opening a zarr array reads its metadata,
+    # and anndata's sparse datasets read nothing until a selection (and metadata once).
+    def _array(self, name: str) -> Any:
+        arr = self._arrays.get(name)
+        if arr is None:
+            try:
+                arr = self._arrays[name] = self._group[name]
+            except KeyError:
+                msg = (
+                    f"Expected data/indices/indptr arrays in sparse group {self._group.name!r}; "
+                    f"{name!r} is missing."
+                )
+                raise InvalidFileError(
+                    msg, filename=self._group.filename, path=self._group.name
+                ) from None
+        return arr
+
+    @property
+    def _data(self) -> Any:
+        return self._array("data")
+
+    @property
+    def _indices(self) -> Any:
+        return self._array("indices")
+
+    @property
+    def _indptr_arr(self) -> Any:
+        return self._array("indptr")
+
+    @property
+    def dtype(self) -> np.dtype:
+        return self._data.dtype
+
+    def indptr_range(self, start: int, stop: int) -> np.ndarray:
+        """``indptr[start:stop]`` (without caching the whole of it)."""
+        return np.asarray(self._indptr_arr[start:stop])
 
     @classmethod
     def from_group(cls, group: GroupLike) -> ZarrSparseSource | None:
@@ -39,7 +73,7 @@ class ZarrSparseSource:
         attrs = group.attrs
         enc = attrs.get("encoding-type", attrs.get("h5sparse_format", ""))
         fmt = {"csr_matrix": "csr", "csc_matrix": "csc", "csr": "csr", "csc": "csc"}.get(str(enc))
-        if fmt is None or not all(k in group for k in ("data", "indices", "indptr")):
+        if fmt is None:
             return None
         shape = attrs.get("shape", attrs.get("h5sparse_shape"))
         if shape is None or len(shape) != 2:
