@@ -983,8 +983,8 @@ def concat(
         Keep ``obsp`` (``varp``) of the concatenated axis as block-diagonal matrices;
         otherwise they are dropped.
     force_lazy
-        Accepted for compatibility; annstore has no lazy (xarray) annotations, so it has
-        no effect.
+        With xarray-backed (:class:`Dataset2D`) annotations, concatenate their
+        extension-dtype columns lazily (as dask arrays) even when all are in memory.
 
     Returns
     -------
@@ -1000,14 +1000,16 @@ def concat(
 
     Notes
     -----
-    Differences from anndata 0.13.4: dask arrays of integers outer-joined with NaN fill are
-    promoted to float (anndata raises); xarray-backed (lazy) annotations, awkward and cupy
-    arrays are not supported (:class:`~annstore.errors.CapabilityError`); duplicated names on
-    the joined axis or duplicated annotation columns raise :class:`DuplicateNamesError` (a
-    :class:`pandas.errors.InvalidIndexError`) naming them; bad ``keys`` raise
-    :class:`ConcatError` (a :class:`ValueError`); an unknown strategy name raises a
-    :class:`ValueError` (anndata: ``KeyError``); filling sparse matrices with a non-zero
-    value emits no ``SparseEfficiencyWarning``.
+    Awkward arrays in obsm/varm are concatenated as in anndata (inner joins keep the record
+    fields present everywhere; outer joins fill absent inputs with ``None`` rows, with an
+    ``ExperimentalFeatureWarning``), and so are xarray-backed (:class:`Dataset2D`) annotations
+    and elements. Differences from anndata 0.13.4: dask arrays of integers outer-joined with
+    NaN fill are promoted to float (anndata fails when computing); cupy arrays are not
+    supported; duplicated names on the joined axis or duplicated annotation columns raise
+    :class:`DuplicateNamesError` (a :class:`pandas.errors.InvalidIndexError`) naming them; bad
+    ``keys`` raise :class:`ConcatError` (a :class:`ValueError`); an unknown strategy name
+    raises an error that is both a ``ValueError`` and anndata's ``KeyError``; filling sparse
+    matrices with a non-zero value emits no ``SparseEfficiencyWarning``.
     """
     from ._anndata import AnnData
 

@@ -71,8 +71,13 @@ class _Missing:
 MISSING: Final = _Missing()
 
 
-class UnknownMergeStrategyError(AnnstoreError, ValueError):
-    """A merge strategy name is not one of the built-in ones."""
+class UnknownMergeStrategyError(AnnstoreError, ValueError, KeyError):
+    """A merge strategy name is not one of the built-in ones.
+
+    Also a :class:`KeyError`, which anndata raises (its strategies are looked up in a dict).
+    """
+
+    __str__ = Exception.__str__  # the message as is, not quoted as a KeyError's
 
 
 # ------------------------------------------------------------------ key joins
