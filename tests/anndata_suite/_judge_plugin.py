@@ -176,7 +176,9 @@ class PrivateFinder(importlib.abc.MetaPathFinder):
         parts = fullname.split(".")
         if parts[0] != "anndata" or len(parts) < 2:
             return None
-        if not (parts[1].startswith("_") or parts[1] == "compat"):
+        # private: any component with a leading underscore (anndata._core.merge,
+        # anndata.experimental.backed._io), and anndata.compat
+        if not (any(p.startswith("_") for p in parts[1:]) or parts[1] == "compat"):
             return None
         mod = _PrivateModule(fullname)
         mod.__path__ = []

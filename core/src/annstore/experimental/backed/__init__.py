@@ -11,7 +11,7 @@ from __future__ import annotations
 from typing import Any
 
 from ..._xarray import Dataset2D
-from ._io import read_lazy
+from ...backed._lazy import read_lazy
 
 __all__ = ["CategoricalArray", "Dataset2D", "MaskedArray", "read_lazy"]
 
