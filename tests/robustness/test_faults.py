@@ -255,9 +255,9 @@ def test_failed_backed_edit_leaves_untouched_elements_intact(fmt: str, tmp_path:
     _write(old, path)
     a = annstore.read(path, backed="r+")
     try:
-        with pytest.raises(ValueError):
+        with pytest.raises((ValueError, TypeError)):  # h5py raises TypeError, as in anndata
             a.X[0:2] = np.ones((3, 12))  # wrong shape: refused
-        with pytest.raises((ValueError, TypeError)):
+        with pytest.raises((ValueError, TypeError, OSError)):  # h5py: OSError
             a.X[0:2] = np.array([["x"] * 12] * 2, dtype=object)  # wrong type: refused
     finally:
         a.file.close()
@@ -275,7 +275,7 @@ def test_backed_edit_failing_midway_touches_only_x(
     old = gen_adata((30, 12), seed=4, X_type="dense")
     _write(old, path)
     a = annstore.read(path, backed="r+")
-    arr_cls = _array_class(fmt)
+    arr_cls = type(a.X)  # backed dense X is the storage library's array, as in anndata
     orig = arr_cls.__setitem__
 
     def half_then_full(self: Any, key: Any, value: Any) -> None:

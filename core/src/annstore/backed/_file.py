@@ -197,7 +197,9 @@ class AnnDataFileManager:
 def _dense_element(node: Any) -> Any:
     """A backed dense element as anndata gives it: the storage library's own array
     (``h5py.Dataset``, ``zarr.Array``); a :class:`BackedArray` for stores without one."""
-    native = getattr(node, "native", None)
+    native = getattr(node, "backed_array", None)
+    if native is None:
+        native = getattr(node, "native", None)
     if native is not None and native is not node:
         return native
     from ._dense import BackedArray

@@ -248,7 +248,7 @@ def write(
                 write_anndata_to(root, adata, dataset_kwargs=dataset_kwargs, **options)
 
         if atomic and is_local_path(path):
-            with atomic_target(path) as tmp:
+            with atomic_target(path, keep_partial_new=True) as tmp:
                 _do(tmp)
         else:
             _do(path)

@@ -67,8 +67,15 @@ def clean_stale(target: str | os.PathLike[str]) -> None:
 
 
 @contextmanager
-def atomic_target(target: str | os.PathLike[str]) -> Iterator[Path]:
+def atomic_target(
+    target: str | os.PathLike[str], *, keep_partial_new: bool = False
+) -> Iterator[Path]:
     """Yield a temporary sibling path; on success it replaces ``target``, on error it is removed.
+
+    With ``keep_partial_new``, an error raised by the writer's code (an ``Exception`` that is
+    not an ``OSError``) while ``target`` does not exist yet moves what was written to
+    ``target``, as anndata's in-place writes leave it; an existing ``target`` is never
+    replaced by a partial write.
 
     Files are swapped with one ``os.replace``. Directories (zarr) cannot be replaced in one step
     on POSIX: the old directory is first renamed aside, the new one renamed in, then the old one
@@ -78,10 +85,18 @@ def atomic_target(target: str | os.PathLike[str]) -> Iterator[Path]:
     target = Path(target)
     clean_stale(target)
     tmp = _tmp_name(target)
+    existed = target.exists()
     try:
         yield tmp
-    except BaseException:
-        _remove(tmp)
+    except BaseException as e:
+        keep = keep_partial_new and not existed and isinstance(e, Exception) and not isinstance(e, OSError)
+        if keep and tmp.exists() and not target.exists():
+            try:
+                os.replace(tmp, target)
+            except OSError:
+                _remove(tmp)
+        else:
+            _remove(tmp)
         raise
     if not tmp.exists():
         return

@@ -41,7 +41,8 @@ def annstore_format_info() -> FormatInfo:
 
 
 def _is_zarr_object(obj: Any) -> bool:
-    return type(obj).__module__.split(".", 1)[0] == "zarr"
+    # zarr's own classes, and subclasses of them (the backed X array of this plugin)
+    return any(c.__module__.split(".", 1)[0] == "zarr" for c in type(obj).__mro__[:-1])
 
 
 def _zip_holds_zarr(path: Any) -> bool:

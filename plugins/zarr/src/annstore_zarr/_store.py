@@ -236,10 +236,39 @@ class _Node:
         return f"in zarr store {self.filename!r}" if self.filename else "in zarr store"
 
 
+def _is_basic(sel: Any) -> bool:
+    items = sel if isinstance(sel, tuple) else (sel,)
+    return all(isinstance(s, slice | int | np.integer) or s is Ellipsis for s in items)
+
+
+class BackedZarrArray(zarr.Array):  # type: ignore[misc]
+    """The ``zarr.Array`` of a backed AnnData's X: a plain zarr array whose assignments are
+    refused when the value does not fit the selection (zarr itself writes what fits)."""
+
+    def __setitem__(self, selection: Any, value: Any) -> None:
+        if _is_basic(selection):
+            want = np.broadcast_to(np.empty((), dtype=bool), self.shape)[selection].shape
+            got = np.shape(value)
+            try:
+                np.broadcast_shapes(got, want)
+            except ValueError:
+                msg = (
+                    f"Cannot assign a value of shape {got} to a selection of shape {want} of "
+                    f"zarr array {self.path!r}."
+                )
+                raise ValueError(msg) from None
+        super().__setitem__(selection, value)
+
+
 class ZarrArray(_Node):
     """A zarr array as :class:`~annstore.types.ArrayLike`."""
 
     supports_fancy = True
+
+    @property
+    def backed_array(self) -> BackedZarrArray:
+        """This array as a backed AnnData exposes it (``adata.X``): a ``zarr.Array``."""
+        return BackedZarrArray(self._native._async_array)
 
     @property
     def shape(self) -> tuple[int, ...]:

@@ -92,6 +92,14 @@ def _check_2d(adata: Any) -> None:
             raise ValueError(msg)
 
 
+def _check_no_slash_key(attr: str, elem: Mapping[Any, Any]) -> None:
+    """Keys of obsm/varm/obsp/varp/layers must not contain ``/`` (anndata's wording)."""
+    bad = [k for k in elem if isinstance(k, str) and "/" in k and k != "/"]
+    if bad:
+        msg = f"Forward slashes are not allowed in keys in {attr}; got {bad[0]!r}."
+        raise ValueError(msg)
+
+
 def write_anndata_into(
     root: GroupLike, adata: AnnData, *, ctx: WriteContext, dataset_kwargs: Mapping[str, Any]
 ) -> None:
@@ -102,6 +110,9 @@ def write_anndata_into(
         raise ValueError(msg)
     kw = dict(dataset_kwargs)
     _check_2d(adata)
+    for k, v in ANNDATA.to_attrs().items():  # first, as anndata (a partial store is readable)
+        if k not in root.attrs:
+            root.attrs[k] = v
     X = adata.X
     layers = _dictify(adata.layers)
     if None in layers:  # anndata 0.13 exposes X as layers[None]
@@ -118,6 +129,8 @@ def write_anndata_into(
     ctx.write_elem(root, "var", adata.var, dataset_kwargs=kw)
     for name in _MAPPINGS:
         value = layers if name == "layers" else _dictify(getattr(adata, name))
+        if name != "uns":  # uns keys go through write_elem's own (h5ad-settable) check
+            _check_no_slash_key(name, value)
         ctx.write_elem(root, name, value, dataset_kwargs=kw)
     raw = adata.raw
     if raw is not None:
@@ -202,9 +215,24 @@ def _read_frame(node: Any, ctx: Any) -> Any:
     if not hasattr(node, "create_group"):
         return read_legacy_dataframe(node)
     df = ctx.read_elem(node)
+    if isinstance(df, dict) and not IOSpec.from_attrs(node.attrs) and _columns_like(df):
+        # a group without encoding attributes reads as a dict of its children; anndata makes
+        # obs/var of it (e.g. what a failed write of a new zarr store leaves behind)
+        df = pd.DataFrame({k: np.asarray(v) for k, v in df.items()})
     if not isinstance(df, pd.DataFrame):
         raise invalid(node, f"expected a dataframe; read a {type(df).__name__} instead.")
     return df
+
+
+def _columns_like(d: dict[str, Any]) -> bool:
+    """Whether the values of ``d`` are 1-d arrays of one length (columns of a dataframe)."""
+    lens = set()
+    for v in d.values():
+        shape = getattr(v, "shape", None)
+        if shape is None or len(shape) != 1:
+            return False
+        lens.add(shape[0])
+    return len(lens) <= 1
 
 
 def _check_matrices(node: Any, value: Any) -> None:

@@ -79,13 +79,9 @@ def write_dataframe(
         raise ElementWriteError(msg)
     if not df.columns.is_unique:
         dup = list(df.columns[df.columns.duplicated()])
-        msg = f"Found repeated column names {dup!r} in dataframe {where!r}; column names must be unique."
+        msg = f"Found repeated column names: {dup!r}. Column names must be unique (dataframe {where!r})."
         raise ElementWriteError(msg)
     cols = [check_key(c, f"the columns of dataframe {where!r}") for c in df.columns]
-    for c in cols:
-        if "/" in c:
-            msg = f"Column name {c!r} of dataframe {where!r} contains '/', which is not allowed."
-            raise ElementWriteError(msg)
     index_name = df.index.name
     if index_name is not None:
         index_name = check_key(index_name, f"the index name of dataframe {where!r}")
@@ -93,8 +89,9 @@ def write_dataframe(
             np.asarray(df.index, dtype=object), np.asarray(df[index_name], dtype=object)
         ):
             msg = (
-                f"The index name {index_name!r} of dataframe {where!r} is also a column with "
-                "different values; rename the index or the column."
+                f"DataFrame.index.name ({index_name!r}) is also used by a column whose values "
+                "are different. This is not supported. Please make sure the values are the "
+                f"same, or use a different name (dataframe {where!r})."
             )
             raise ElementWriteError(msg)
     else:
