@@ -353,12 +353,16 @@ def write_zarr(
     convert_strings_to_categoricals: bool = True,
     consolidate_metadata: bool = True,
     storage_options: Mapping[str, Any] | None = None,
+    **ds_kwargs: Any,
 ) -> None:
-    """Write ``adata`` to a zarr store (anndata's signature and results). Needs annstore-zarr."""
+    """Write ``adata`` to a zarr store (anndata's signature and results). Needs annstore-zarr.
+
+    ``ds_kwargs`` (e.g. ``compressor=``) are storage options of every array, as in anndata.
+    """
     _strings_to_categoricals(adata, convert_strings_to_categoricals)
     so = dict(storage_options or {})
     so.setdefault("consolidate_metadata", consolidate_metadata)
-    write(adata, store, "zarr", storage_options=so, x_chunks=chunks)
+    write(adata, store, "zarr", storage_options=so, dataset_kwargs=ds_kwargs, x_chunks=chunks)
 
 
 def read_loom(

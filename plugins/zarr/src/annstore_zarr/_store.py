@@ -771,7 +771,8 @@ def _open_group(store: Any, mode: str, zarr_format: int | None) -> Any:
             f"Expected a zarr group at {_store_filename(store)!r}; found none "
             f"({type(e).__name__}: {e})."
         )
-        raise FileNotFoundError(msg) from e
+        # zarr's own error (a FileNotFoundError too), as anndata raises
+        raise zarr.errors.GroupNotFoundError(msg) from e
     except zarr.errors.ContainsArrayError as e:
         msg = f"Expected a zarr group at {_store_filename(store)!r}; found an array."
         raise InvalidFileError(msg, filename=_store_filename(store), path="/") from e
@@ -806,7 +807,15 @@ def open_zarr_store(
     zarr_format = so.pop("zarr_format", None)
     consolidate_opt = so.pop("consolidate_metadata", None)
     if mode == "w" and zarr_format is None:
-        zarr_format = int(settings.zarr_write_format)
+        # bypass the setting's own deprecation warning on reading it, as anndata does
+        zarr_format = int(settings.__dict__["zarr_write_format"])
+        if zarr_format == 2:
+            warnings.warn(
+                "zarr v3 will become the only option in 0.14 anndata for `{read,write}_zarr`. "
+                "This setting (`anndata.settings.zarr_write_format`) will be removed in 0.14.",
+                DeprecationWarning,
+                stacklevel=4,
+            )
     if zarr_format is not None and int(zarr_format) not in (2, 3):
         msg = f"Expected zarr_format 2 or 3; got {zarr_format!r} instead."
         raise ValueError(msg)
