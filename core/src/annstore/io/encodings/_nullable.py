@@ -44,6 +44,10 @@ NULLABLE_BOOLEAN = IOSpec("nullable-boolean", "0.1.0")
 NULLABLE_STRING = IOSpec("nullable-string-array", "0.1.0")
 
 
+class ImplicitNullableStringError(ElementWriteError, RuntimeError):
+    """Nullable strings met with neither setting opting in (a ``RuntimeError`` in anndata)."""
+
+
 def _string_array_types() -> tuple[type, ...]:
     types: list[type] = [pd.arrays.StringArray]
     for name in ("ArrowStringArray", "ArrowStringArrayNumpySemantics"):
@@ -95,7 +99,7 @@ def write_nullable(
                 "arrays by setting either to True, or set allow_write_nullable_strings=False "
                 "to write the legacy non-nullable string-array."
             )
-            raise ElementWriteError(msg)
+            raise ImplicitNullableStringError(msg)
         na = value.dtype.na_value
         if na is pd.NA:
             na_attr = "NA"
