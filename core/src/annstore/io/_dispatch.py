@@ -355,6 +355,9 @@ class _RootParent:
     def require_group(self, name: str) -> GroupLike:
         return self._root if name == "/" else self._root.require_group(name)  # type: ignore[attr-defined]
 
+    def create_group_large_attrs(self, name: str) -> GroupLike:
+        return self._root if name == "/" else self._root.create_group_large_attrs(name)  # type: ignore[attr-defined]
+
     def create_array(self, name: str, *args: Any, **kwargs: Any) -> Any:
         if name == "/":
             msg = "Cannot write an array to the root group '/'; write it under a key instead."

@@ -516,6 +516,13 @@ class H5Group(_Node):
     def create_group(self, name: str) -> H5Group:
         return H5Group(self._obj.create_group(name), allow_external_links=self._allow_ext)
 
+    def create_group_large_attrs(self, name: str) -> H5Group:
+        """A group whose attributes may exceed HDF5's 64 kB object-header limit (dense
+        attribute storage, as anndata creates dataframes of more than 5000 columns)."""
+        return H5Group(
+            self._obj.create_group(name, track_order=True), allow_external_links=self._allow_ext
+        )
+
     def require_group(self, name: str) -> H5Group:
         return H5Group(self._obj.require_group(name), allow_external_links=self._allow_ext)
 

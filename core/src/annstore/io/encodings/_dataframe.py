@@ -108,7 +108,8 @@ def write_dataframe(
                 f"strings; found {type(bad[1]).__name__} {bad[1]!r} at position {bad[0]}."
             )
             raise UnsupportedValueError(msg)
-    g = parent.create_group(key)
+    big = getattr(parent, "create_group_large_attrs", None)  # HDF5: 64 kB attribute limit
+    g = big(key) if big is not None and len(cols) > 5_000 else parent.create_group(key)
     g.attrs["_index"] = index_name
     g.attrs["column-order"] = cols
     ctx.write_elem(g, index_name, df.index._values, dataset_kwargs=dataset_kwargs)
