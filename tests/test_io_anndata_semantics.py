@@ -185,3 +185,17 @@ def test_sparse_dataset_append_as_anndata(group) -> None:
     with pytest.raises(AssertionError):
         ds.append(sparse.random(2, 3, format="csr"))
     assert ds._indptr.shape == (11,) and ds._data.shape == ds._indices.shape
+
+
+def test_h5ad_dataframe_with_many_columns(tmp_path: Path) -> None:
+    a = ad.AnnData(np.ones((3, 2)))
+    a.obsm["df"] = pd.DataFrame(np.ones((3, 6000)), index=a.obs_names, columns=[str(i) for i in range(6000)])
+    a.write_h5ad(tmp_path / "wide.h5ad")  # column-order exceeds HDF5's 64 kB attribute limit
+    assert ad.read_h5ad(tmp_path / "wide.h5ad").obsm["df"].shape == (3, 6000)
+
+
+def test_implicit_nullable_strings_error_is_a_runtime_error(group) -> None:
+    with ad.settings.override(allow_write_nullable_strings=None), pd.option_context(
+        "future.infer_string", False
+    ), pytest.raises(RuntimeError, match="allow_write_nullable_strings"):
+        write_elem(group, "el", pd.array(["a", None], dtype="string"))
