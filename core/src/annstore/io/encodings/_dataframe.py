@@ -79,7 +79,7 @@ def write_dataframe(
         raise ElementWriteError(msg)
     if not df.columns.is_unique:
         dup = list(df.columns[df.columns.duplicated()])
-        msg = f"Found repeated column names: {dup!r}. Column names must be unique (dataframe {where!r})."
+        msg = f"Found repeated column names: {dup!r}. Column names must be unique. (dataframe {where!r})"
         raise ElementWriteError(msg)
     cols = [check_key(c, f"the columns of dataframe {where!r}") for c in df.columns]
     index_name = df.index.name
@@ -91,7 +91,7 @@ def write_dataframe(
             msg = (
                 f"DataFrame.index.name ({index_name!r}) is also used by a column whose values "
                 "are different. This is not supported. Please make sure the values are the "
-                f"same, or use a different name (dataframe {where!r})."
+                f"same, or use a different name. (dataframe {where!r})"
             )
             raise ElementWriteError(msg)
     else:
