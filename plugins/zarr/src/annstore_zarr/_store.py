@@ -577,6 +577,8 @@ class ZarrGroup(_Node):
                 kw.pop("chunks")
             elif isinstance(ch, int):
                 kw["chunks"] = (ch,) + tuple(shape[1:])
+            elif kw.get("shards") is not None:  # explicit shards: the chunks must divide them
+                kw["chunks"] = tuple(int(c) for c in ch)
             else:
                 kw["chunks"] = tuple(
                     min(int(c), max(int(s), 1)) if c is not None and int(c) > 0 else max(int(s), 1)

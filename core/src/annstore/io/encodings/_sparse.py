@@ -60,7 +60,9 @@ def write_sparse(
         raise TypeError(msg)
     kw = dict(dataset_kwargs)
     indptr_dtype = np.dtype(kw.pop("indptr_dtype", value.indptr.dtype))
-    kw.pop("chunks", None)  # 2-d chunk shapes do not apply to the 1-d component arrays
+    ch = kw.get("chunks")
+    if not (isinstance(ch, tuple | list) and len(ch) == 1):
+        kw.pop("chunks", None)  # 2-d chunk shapes do not apply to the 1-d component arrays
     kw.setdefault("maxshape", (None,))
     g = parent.create_group(key)
     g.attrs["shape"] = [int(s) for s in value.shape]
