@@ -199,3 +199,11 @@ def test_implicit_nullable_strings_error_is_a_runtime_error(group) -> None:
         "future.infer_string", False
     ), pytest.raises(RuntimeError, match="allow_write_nullable_strings"):
         write_elem(group, "el", pd.array(["a", None], dtype="string"))
+
+
+def test_zarr_sparse_explicit_shards_and_chunks_kept() -> None:
+    z = zarr.open_group(zarr.storage.MemoryStore(), mode="w", zarr_format=3)
+    x = sparse.random(100, 100, density=0.1, format="csr", random_state=0)
+    write_elem(z, "X", x, dataset_kwargs={"shards": (500,), "chunks": (250,)})
+    for name in ("data", "indices", "indptr"):
+        assert z["X"][name].shards == (500,) and z["X"][name].chunks == (250,)
