@@ -114,11 +114,20 @@ def download(py: str, work: Path, name: str, version: str) -> Path:
     return root
 
 
+def venv_key(reqs: list[str]) -> str:
+    """What a venv was built from: the requirement arguments and the content of -r files."""
+    h = hashlib.sha256(json.dumps(reqs).encode())
+    for a, b in zip(reqs, reqs[1:]):
+        if a == "-r":
+            h.update(Path(b).read_bytes())
+    return h.hexdigest()
+
+
 def venv(py: str, work: Path, name: str, reqs: list[str]) -> Path:
     """A venv with ``reqs`` installed; rebuilt only when the requirement list changes."""
     env = work / f"venv-{name}"
     stamp = env / ".judge-stamp"
-    key = hashlib.sha256(json.dumps(reqs).encode()).hexdigest()
+    key = venv_key(reqs)
     if stamp.exists() and stamp.read_text() == key:
         return env / "bin" / "python"
     if env.exists():
