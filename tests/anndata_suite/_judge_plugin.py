@@ -41,6 +41,16 @@ else:
     _backport.install_as_anndata()
 
 
+#: node id of the running test, and the tests that touched a private anndata module while running
+_CURRENT: list[str] = []
+_TOUCHED: dict[str, str] = {}
+
+
+def _touch(what: str) -> None:
+    if _CURRENT:
+        _TOUCHED.setdefault(_CURRENT[-1], what)
+
+
 class PrivateAPIUsed(Exception):  # noqa: N818 - the report searches for this name
     """A test used a private anndata name that annstore does not provide."""
 
@@ -134,6 +144,7 @@ class _PrivateModule(types.ModuleType):
     def __getattr__(self, name: str) -> Any:
         if name.startswith("__") and name.endswith("__"):
             raise AttributeError(name)
+        _touch(f"{self.__name__}.{name}")
         table = CLIENT_PRIVATE_NAMES.get(self.__name__, {})
         sub = f"{self.__name__}.{name}"
         if sub in ENUMERATIONS or sub in CLIENT_PRIVATE_NAMES:  # ``from anndata._core import merge``
@@ -180,9 +191,32 @@ class PrivateFinder(importlib.abc.MetaPathFinder):
         # anndata.experimental.backed._io), and anndata.compat
         if not (any(p.startswith("_") for p in parts[1:]) or parts[1] == "compat"):
             return None
+        _touch(fullname)
         mod = _PrivateModule(fullname)
         mod.__path__ = []
         return importlib.machinery.ModuleSpec(fullname, _Loader(mod), is_package=True)
 
 
 sys.meta_path.insert(0, PrivateFinder())
+
+
+import pytest  # noqa: E402
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_protocol(item, nextitem):  # noqa: ARG001
+    _CURRENT.append(item.nodeid)
+    try:
+        return (yield)
+    finally:
+        _CURRENT.pop()
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(item, call):  # noqa: ARG001
+    report = yield
+    what = _TOUCHED.get(item.nodeid)
+    if report.failed and what is not None:
+        # the test imported or used a private anndata module while it ran: it is counted apart
+        report.longrepr = f"{report.longrepr}\nPrivateAPIUsed: the test touched {what}"
+    return report
