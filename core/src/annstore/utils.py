@@ -117,9 +117,10 @@ def asarray(x: Any) -> np.ndarray:
     """
     if sparse.issparse(x):
         return x.toarray()
-    mod = type(x).__module__
-    if mod.startswith("dask."):
+    mods = [c.__module__ for c in type(x).__mro__]  # subclasses too (a view of a dask array)
+    if any(m.startswith("dask.") for m in mods):
         return asarray(x.compute())
+    mod = type(x).__module__
     if mod.startswith("h5py.") or mod.startswith("zarr."):
         return np.asarray(x[...])
     if hasattr(x, "to_memory") and getattr(x, "format", None) in ("csr", "csc"):
