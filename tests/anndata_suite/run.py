@@ -538,7 +538,10 @@ def main(argv: list[str] | None = None) -> int:
                   "third-party types (`CSMatrix`, `CSArray`, `DaskArray`, `XDataArray`, `XDataset`, `XVariable`, "
                   "`AwkArray`, cupy stand-ins, `has_xp_base`), and two private names that only enumerate "
                   "public option values (`anndata._core.merge.MERGE_STRATEGIES` as the keys None, same, unique, "
-                  "first, only; `anndata.experimental.backed._io.ANNDATA_ELEMS` as the element names).",
+                  "first, only; `anndata.experimental.backed._io.ANNDATA_ELEMS` and `anndata._types.AnnDataElem` as "
+                  "the element names), and private paths of public objects, resolved to annstore's public object "
+                  "(`_judge_plugin.PUBLIC_ALIASES`: `anndata._warnings.*Warning`, `anndata._core.xarray.Dataset2D`, "
+                  "`anndata._settings.settings`, `anndata._io.specs.IOSpec`, `anndata._io.specs.registry.read_elem_lazy`).",
                   *[f"- {n}" for n in dict.fromkeys(adaptations)], ""]
     text = "\n".join(report_md)
     (work / "report.md").write_text(text)
