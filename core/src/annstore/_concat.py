@@ -524,8 +524,13 @@ def _lazy_column(col: Any, *, object_dtype: bool) -> Any:
 
     if col.attrs.get("elem_name") is None:  # in memory
         return da.from_array(col.values, chunks=-1)
+    ext = None
     if object_dtype or col.dtype == "category" or col.dtype == "string":
         dtype = np.dtype(object)
+    elif isinstance(col.dtype, pd.api.extensions.ExtensionDtype) and col.dtype.kind in "iub":
+        # a nullable integer/boolean column reads as floats with NaN for NA: its blocks are
+        # object arrays of values and pd.NA, so that the mask survives (to_memory, astype)
+        dtype, ext = np.dtype(object), col.dtype
     else:
         dtype = getattr(col.dtype, "numpy_dtype", col.dtype)
     variable = col.variable
@@ -539,15 +544,17 @@ def _lazy_column(col: Any, *, object_dtype: bool) -> Any:
     # a module-level task function: the graph pickles (dask.distributed); lazy columns of a
     # file reopen it by path when unpickled
     return da.map_blocks(
-        partial(_column_block, variable, dtype), chunks=chunks, meta=np.array([], dtype=dtype),
+        partial(_column_block, variable, dtype, ext), chunks=chunks, meta=np.array([], dtype=dtype),
         dtype=dtype, name=f"annstore-column-{uuid.uuid4().hex}",
     )
 
 
-def _column_block(variable: Any, dtype: Any, block_info: Any = None) -> np.ndarray:
+def _column_block(variable: Any, dtype: Any, ext: Any = None, block_info: Any = None) -> np.ndarray:
     """Task body of :func:`_lazy_column`: rows ``block_info``'s location of ``variable``."""
     (start, stop), = block_info[None]["array-location"]
     out = np.asarray(variable[start:stop].values)
+    if ext is not None:
+        return pd.array(out, dtype=ext).to_numpy(dtype=object, na_value=pd.NA)
     try:
         return out.astype(dtype, copy=False)
     except (TypeError, ValueError):  # missing values (pd.NA) of a nullable column: as anndata, unconverted

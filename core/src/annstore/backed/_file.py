@@ -145,7 +145,10 @@ class AnnDataFileManager:
     # -- mapping access --------------------------------------------------------------------
 
     def __getitem__(self, key: str) -> Any:
-        return self.root[key]
+        """The storage library's own object at ``key`` (an ``h5py.Dataset``/``Group``, a zarr
+        array/group), as anndata's ``adata.file[key]`` gives."""
+        node = self.root[key]
+        return getattr(node, "native", node)
 
     def __contains__(self, key: object) -> bool:
         return key in self.root

@@ -109,7 +109,13 @@ def _node_info(elem: Any) -> tuple[Any, str, str]:
     return node, str(path), node.format
 
 
-def _dask_from_blocks(node: Any, shape: tuple[int, ...], dtype: np.dtype, meta: Any, norm: tuple[tuple[int, ...], ...]) -> Any:
+def _read_dataset_block(ds: Any, selection: tuple[slice, ...]) -> Any:
+    """Task body for a sparse dataset of a store without a path: ``ds`` holds its opened arrays."""
+    return ds[selection]
+
+
+def _dask_from_blocks(node: Any, shape: tuple[int, ...], dtype: np.dtype, meta: Any, norm: tuple[tuple[int, ...], ...],
+                      dataset: Any = None) -> Any:
     import dask.array as da
     from dask.highlevelgraph import HighLevelGraph
 
@@ -122,6 +128,8 @@ def _dask_from_blocks(node: Any, shape: tuple[int, ...], dtype: np.dtype, meta: 
         sel = tuple(slice(int(starts[a][i]), int(starts[a][i] + norm[a][i])) for a, i in enumerate(idx))
         if where is not None:
             dsk[(name, *idx)] = (_read_block, where[0], where[1], node.name, sel)
+        elif dataset is not None:
+            dsk[(name, *idx)] = (_read_dataset_block, dataset, sel)
         else:
             dsk[(name, *idx)] = (_read_node_block, node, sel)
     graph = HighLevelGraph.from_collections(name, dsk, dependencies=())
@@ -133,7 +141,15 @@ def _sparse_lazy(node: Any, sfmt: str, chunks: Any) -> Any:
 
     s = node.attrs.get("shape", node.attrs.get("h5sparse_shape"))
     shape = (int(s[0]), int(s[1]))
-    dtype = np.dtype(node["data"].dtype)
+    dataset = None
+    if _reopenable(node) is None:
+        # no path to reopen: the tasks share one dataset, so each array's metadata is read once
+        from ._sparse import sparse_dataset
+
+        dataset = sparse_dataset(node, should_cache_indptr=False)
+        dtype = np.dtype(dataset.dtype)
+    else:
+        dtype = np.dtype(node["data"].dtype)
     major, minor = (1, 0) if sfmt == "csc" else (0, 1)
     stride = DEFAULT_CHUNK
     if chunks is not None:
@@ -150,7 +166,7 @@ def _sparse_lazy(node: Any, sfmt: str, chunks: Any) -> Any:
     layout = [(shape[0],), (shape[1],)]
     layout[major] = _chunk_layout(stride, shape[major])
     cls = sparse.csr_matrix if sfmt == "csr" else sparse.csc_matrix
-    return _dask_from_blocks(node, shape, dtype, cls((0, 0), dtype=dtype), tuple(layout))
+    return _dask_from_blocks(node, shape, dtype, cls((0, 0), dtype=dtype), tuple(layout), dataset=dataset)
 
 
 def _dense_lazy(node: Any, chunks: Any) -> Any:
