@@ -108,6 +108,7 @@ PUBLIC_ALIASES: dict[str, dict[str, str]] = {
     "anndata._settings": {"settings": "anndata:settings"},
     "anndata._io.specs": {"IOSpec": "anndata.experimental:IOSpec"},
     "anndata._io.specs.registry": {"read_elem_lazy": "anndata.experimental:read_elem_lazy"},
+    "anndata.experimental.backed._io": {"read_lazy": "anndata.experimental:read_lazy"},
 }
 
 _ELEMS = ("obs", "var", "obsm", "varm", "obsp", "varp", "layers", "X", "raw", "uns")

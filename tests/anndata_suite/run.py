@@ -541,7 +541,7 @@ def main(argv: list[str] | None = None) -> int:
                   "first, only; `anndata.experimental.backed._io.ANNDATA_ELEMS` and `anndata._types.AnnDataElem` as "
                   "the element names), and private paths of public objects, resolved to annstore's public object "
                   "(`_judge_plugin.PUBLIC_ALIASES`: `anndata._warnings.*Warning`, `anndata._core.xarray.Dataset2D`, "
-                  "`anndata._settings.settings`, `anndata._io.specs.IOSpec`, `anndata._io.specs.registry.read_elem_lazy`).",
+                  "`anndata._settings.settings`, `anndata._io.specs.IOSpec`, `anndata._io.specs.registry.read_elem_lazy`, `anndata.experimental.backed._io.read_lazy`).",
                   *[f"- {n}" for n in dict.fromkeys(adaptations)], ""]
     text = "\n".join(report_md)
     (work / "report.md").write_text(text)
