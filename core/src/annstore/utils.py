@@ -117,8 +117,9 @@ def asarray(x: Any) -> np.ndarray:
     """
     if sparse.issparse(x):
         return x.toarray()
-    mods = [c.__module__ for c in type(x).__mro__]  # subclasses too (a view of a dask array)
-    if any(m.startswith("dask.") for m in mods):
+    from ._index import is_dask_array
+
+    if is_dask_array(x):  # subclasses too (a view of a dask array)
         return asarray(x.compute())
     mod = type(x).__module__
     if mod.startswith("h5py.") or mod.startswith("zarr."):

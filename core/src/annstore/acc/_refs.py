@@ -227,7 +227,9 @@ def _densify_block(x: Any) -> Any:
 def _flatten(a: Any) -> Any:
     """A 1-d version of the (n, 1) or (1, n) array ``a`` of any supported array type."""
     mod = type(a).__module__
-    if any(c.__module__.startswith("dask.") for c in type(a).__mro__):  # a dask array or a view of one
+    from .._index import is_dask_array
+
+    if is_dask_array(a):  # a dask array or a view of one
         meta = getattr(a, "_meta", None)
         if meta is not None and (sparse.issparse(meta) or type(meta).__module__.startswith("cupyx")):
             a = a.map_blocks(_densify_block, dtype=a.dtype, meta=_densify_block(meta))
