@@ -199,10 +199,10 @@ class AnnDataFileManager:
 
 def _dense_element(node: Any) -> Any:
     """A backed dense element as anndata gives it: the storage library's own array
-    (``h5py.Dataset``, ``zarr.Array``); a :class:`BackedArray` for stores without one."""
+    (``h5py.Dataset``, ``zarr.Array``) where the store node offers one as ``backed_array``;
+    a :class:`BackedArray` over the node otherwise (TileDB, third-party stores), since a
+    native array of another library need not index, assign or convert as numpy does."""
     native = getattr(node, "backed_array", None)
-    if native is None:
-        native = getattr(node, "native", None)
     if native is not None and native is not node:
         return native
     from ._dense import BackedArray

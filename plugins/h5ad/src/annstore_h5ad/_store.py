@@ -255,6 +255,11 @@ class H5Array(_Node):
     #: array selection reads the bounding slice and indexes it in memory.
     supports_fancy = True
 
+    @property
+    def backed_array(self) -> Any:
+        """This array as a backed AnnData exposes it (``adata.X``): the ``h5py.Dataset``."""
+        return self._obj
+
     def __init__(self, obj: h5py.Dataset, *, allow_external_links: bool = False) -> None:
         super().__init__(obj, allow_external_links=allow_external_links)
         info = h5py.check_string_dtype(obj.dtype)
