@@ -75,7 +75,7 @@ def _hook_names() -> list[str]:
 
 
 def _iter_entry_points() -> Iterable[Any]:
-    from importlib_metadata import entry_points
+    from importlib.metadata import entry_points
 
     seen: dict[str, Any] = {}
     for ep in entry_points(group=ENTRY_POINT_GROUP):
