@@ -115,11 +115,14 @@ def download(py: str, work: Path, name: str, version: str) -> Path:
 
 
 def venv_key(reqs: list[str]) -> str:
-    """What a venv was built from: the requirement arguments and the content of -r files."""
+    """What a venv was built from: the requirement arguments, the content of -r files and the
+    packaging metadata of editable installs (a changed pyproject.toml rebuilds the venv)."""
     h = hashlib.sha256(json.dumps(reqs).encode())
     for a, b in zip(reqs, reqs[1:]):
         if a == "-r":
             h.update(Path(b).read_bytes())
+        elif a == "-e":
+            h.update((Path(b) / "pyproject.toml").read_bytes())
     return h.hexdigest()
 
 

@@ -34,6 +34,7 @@ from .io import (
     write,
     write_elem,
 )
+from . import _wiring  # noqa: F401 - connects the layers' registration points (see its docstring)
 
 __all__ = [
     "AnnData",
@@ -70,13 +71,14 @@ _DEPRECATED = {name: f"io.{name}" for name in _DEPRECATED_IO}
 
 def __getattr__(name: str) -> Any:
     if name in _DEPRECATED:
+        from . import io as _io
         from .utils import redirect_deprecated
 
-        return redirect_deprecated(name, _DEPRECATED)
+        return redirect_deprecated(name, _DEPRECATED, modules={"io": _io})
     if name == "__version__":
         from importlib.metadata import version
 
-        return version("annstore")
+        return version("annstore-core")  # the distribution that holds the package
     if name == "concat":
         from ._concat import concat
 

@@ -721,7 +721,7 @@ def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
         prog="annstore", description="Inspect, convert, concatenate and validate AnnData files "
         "in any installed format.", epilog=EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--version", action="version", version=f"annstore {version('annstore')}")
+    p.add_argument("--version", action="version", version=f"annstore {version('annstore-core')}")
     sub = p.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     s = _sub(sub, "info", "shape and every element with encoding, dtype, shape, size")

@@ -16,7 +16,8 @@ Rules every hook follows:
 
 Families: discovery (``annstore_format_info``, ``annstore_guess_format``), store access
 (``annstore_open_store``, ``annstore_adapt_node``), element encoding
-(``annstore_register_encodings``), backed access (``annstore_backed_sparse_source``) and
+(``annstore_register_encodings``), backed access (``annstore_backed_sparse_source``,
+``annstore_read_backed``) and
 whole-file IO (``annstore_read_file``, ``annstore_write_file``).
 """
 
@@ -34,9 +35,16 @@ if TYPE_CHECKING:
     from .io._spec import FormatInfo
     from .types import ArrayLike, BackedSparseSource, GroupLike, OpenMode
 
-__all__ = ["PROJECT_NAME", "hookimpl", "hookspec"]
+__all__ = ["PLUGIN_API_VERSION", "PROJECT_NAME", "hookimpl", "hookspec"]
 
 PROJECT_NAME = "annstore"
+
+#: The version of this contract (the hooks, their arguments and the store protocol). A plugin
+#: module loaded from an entry point declares the version it was built for as its module
+#: attribute ``ANNSTORE_PLUGIN_API``; one that declares another version, or none, is skipped
+#: with a :class:`~annstore.errors.PluginLoadWarning` naming it, instead of failing later.
+#: Raised only when a change breaks existing plugins.
+PLUGIN_API_VERSION = 1
 hookspec = pluggy.HookspecMarker(PROJECT_NAME)
 hookimpl = pluggy.HookimplMarker(PROJECT_NAME)
 
@@ -158,6 +166,26 @@ def annstore_backed_sparse_source(group: GroupLike) -> BackedSparseSource | None
 
     Implemented by hierarchical backends with a faster path than plain slicing (h5py
     ``read_direct``, batched zarr reads).
+    """
+
+
+@hookspec(firstresult=True)
+def annstore_read_backed(
+    path: Any, format: str, mode: str, storage_options: dict[str, Any] | None
+) -> AnnData | None:
+    """Read an AnnData whose X (and raw.X) stay in the file, for ``read(path, backed=mode)``.
+
+    Return the backed AnnData, or ``None`` to let the next implementation answer.
+    Stops at first non-None result.
+
+    :param format: The file's format; its :class:`~annstore.FormatInfo` has ``supports_backed``.
+    :param mode: ``"r"`` (read-only) or ``"r+"`` (dense X writable in place).
+    :param storage_options: Passed on to the store plugin (``None``: none given).
+
+    .. versionadded:: 0.1
+
+    Implemented by core's backed layer (:mod:`annstore.backed`, over ``annstore_open_store``
+    of every hierarchical format), so io needs no import of it.
     """
 
 

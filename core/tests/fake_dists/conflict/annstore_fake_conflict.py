@@ -1,6 +1,8 @@
 """A plugin that claims the reader of ``csr_matrix`` v0.1.0, which core already registered."""
 from annstore import IOSpec, hookimpl
 
+ANNSTORE_PLUGIN_API = 1
+
 
 def read_my_csr(node, *, ctx):
     return None

@@ -10,6 +10,8 @@ import numpy as np
 
 from annstore import IOSpec, hookimpl
 
+ANNSTORE_PLUGIN_API = 1
+
 POINTS = IOSpec("points", "0.1.0")
 
 

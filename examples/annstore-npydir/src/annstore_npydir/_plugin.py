@@ -7,6 +7,10 @@ from typing import Any
 
 from annstore import FormatInfo, hookimpl
 
+#: The annstore plugin API this plugin is built for (checked when it is loaded).
+ANNSTORE_PLUGIN_API = 1
+
+
 NAME = "npydir"
 SUFFIX = ".npydir"
 

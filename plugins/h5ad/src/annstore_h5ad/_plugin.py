@@ -14,6 +14,10 @@ if TYPE_CHECKING:
     from annstore.io import Registry
     from annstore.types import ArrayLike, BackedSparseSource, GroupLike, OpenMode
 
+#: The annstore plugin API this plugin is built for (checked when it is loaded).
+ANNSTORE_PLUGIN_API = 1
+
+
 #: Suffixes claimed for ``.h5ad`` (any HDF5 file is read as one).
 SUFFIXES = (".h5ad", ".h5", ".hdf5")
 #: Formats of other plugins that are HDF5 files too, by suffix: never claimed here.

@@ -10,6 +10,10 @@ from annstore import FormatInfo, hookimpl
 if TYPE_CHECKING:
     from annstore import AnnData
 
+#: The annstore plugin API this plugin is built for (checked when it is loaded).
+ANNSTORE_PLUGIN_API = 1
+
+
 FORMAT = "loom"
 
 

@@ -12,6 +12,10 @@ from annstore.errors import CapabilityError
 if TYPE_CHECKING:
     from annstore import AnnData
 
+#: The annstore plugin API this plugin is built for (checked when it is loaded).
+ANNSTORE_PLUGIN_API = 1
+
+
 FORMAT = "text"
 KINDS = ("csv", "text", "excel", "mtx", "umi_tools")
 

@@ -11,6 +11,10 @@ from annstore import FormatInfo, hookimpl
 if TYPE_CHECKING:
     from annstore.types import ArrayLike, BackedSparseSource, GroupLike, OpenMode
 
+#: The annstore plugin API this plugin is built for (checked when it is loaded).
+ANNSTORE_PLUGIN_API = 1
+
+
 FORMAT = "tiledb"
 SUFFIXES = (".tiledb",)
 #: Entries TileDB puts into a group directory (checked before importing tiledb).

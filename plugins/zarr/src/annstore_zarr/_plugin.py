@@ -13,6 +13,10 @@ if TYPE_CHECKING:
     from annstore.io import Registry
     from annstore.types import ArrayLike, BackedSparseSource, GroupLike, OpenMode
 
+#: The annstore plugin API this plugin is built for (checked when it is loaded).
+ANNSTORE_PLUGIN_API = 1
+
+
 FORMAT = "zarr"
 SUFFIXES = (".zarr", ".zarr.zip")
 ZIP_MAGIC = b"PK\x03\x04"
