@@ -13,6 +13,7 @@ import numpy as np
 import pandas as pd
 from scipy import sparse
 
+from . import _backing
 from ._aligned import (
     AlignedMappingProperty,
     AxisArrays,
@@ -33,7 +34,7 @@ from ._raw import Raw
 from ._settings import settings
 from ._views import DictView, ElementRef, as_view
 from ._xarray import Dataset2D
-from .errors import CapabilityError, ImplicitModificationWarning, ShapeMismatchError
+from .errors import ImplicitModificationWarning, ShapeMismatchError
 
 if TYPE_CHECKING:
     from os import PathLike
@@ -436,15 +437,7 @@ class AnnData:
         else:
             self._raw = Raw(self, raw.X, raw.var, raw.varm)
         if filename is not None and self.file is _NO_FILE:
-            try:
-                from .backed import _init_backed  # type: ignore[attr-defined]
-            except ImportError as e:
-                msg = (
-                    f"Backed mode (filename={str(filename)!r}) needs annstore.backed._init_backed, "
-                    "which is not available in this installation."
-                )
-                raise CapabilityError(msg) from e
-            _init_backed(self, filename, filemode)
+            _backing.provider().init_backed(self, filename, filemode)
 
     def _move_adjacency_matrices(self) -> None:
         """Move old-format ``uns['neighbors']['distances'/'connectivities']`` into ``obsp``.
@@ -644,12 +637,7 @@ class AnnData:
         filename = None if filename is None else Path(filename)
         if filename == self._filename:
             return
-        try:
-            from .backed import _set_filename  # type: ignore[attr-defined]
-        except ImportError as e:
-            msg = "Changing the backing file needs annstore.backed._set_filename, which is not available."
-            raise CapabilityError(msg) from e
-        _set_filename(self, filename)
+        _backing.provider().set_filename(self, filename)
 
     @property
     def filemode(self) -> str | None:
@@ -657,26 +645,14 @@ class AnnData:
         return self._filemode
 
     def _backed_X(self) -> Any:
-        try:
-            from .backed import _backed_X  # type: ignore[attr-defined]
-        except ImportError as e:
-            msg = "Reading X of a backed AnnData needs annstore.backed._backed_X, which is not available."
-            raise CapabilityError(msg) from e
-        return _backed_X(self._adata_ref if self.is_view else self)
+        return _backing.provider().backed_X(self._adata_ref if self.is_view else self)
 
     @staticmethod
     def _backed_subset(x: Any, idx: tuple[Any, ...]) -> Any:
-        from .backed import _backed_subset  # type: ignore[attr-defined]
-
-        return _backed_subset(x, idx)
+        return _backing.provider().subset(x, idx)
 
     def _backed_raw_X(self) -> Any:
-        try:
-            from .backed import _backed_raw_X  # type: ignore[attr-defined]
-        except ImportError as e:
-            msg = "Reading raw.X of a backed AnnData needs annstore.backed._backed_raw_X, which is not available."
-            raise CapabilityError(msg) from e
-        return _backed_raw_X(self._adata_ref if self.is_view else self)
+        return _backing.provider().backed_raw_X(self._adata_ref if self.is_view else self)
 
     @property
     def obs_names(self) -> pd.Index:
@@ -1171,7 +1147,7 @@ class AnnData:
             filename = self.filename
             fmt = getattr(self.file, "format", "h5ad")
             if fmt != "h5ad":  # backed zarr/tiledb: write back in the file's own format
-                from .io._api import _strings_to_categoricals, write
+                from .io import write
 
                 _strings_to_categoricals(self, convert_strings_to_categoricals)
                 write(self, filename, fmt, as_dense=tuple(as_dense))
@@ -1223,6 +1199,16 @@ class AnnData:
         from . import io
 
         io.write_csvs(dirname, self, skip_data=skip_data, sep=sep)  # type: ignore[attr-defined]
+
+
+def _strings_to_categoricals(adata: AnnData, convert: bool) -> None:
+    """Before a write, as anndata's ``write_h5ad``/``write_zarr``: string columns of obs, var
+    (and raw.var) become categoricals, in place on the object being written."""
+    if not convert:
+        return
+    adata.strings_to_categoricals()
+    if adata.raw is not None:
+        adata.strings_to_categoricals(adata.raw.var)
 
 
 def _natsorted(values: list[Any]) -> list[Any]:

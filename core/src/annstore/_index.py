@@ -198,9 +198,9 @@ def subset(a: Any, idx: tuple[Any, ...]) -> Any:
     if isinstance(a, pd.DataFrame):
         return a.iloc[tuple(_positions(i) for i in idx)] if len(idx) > 1 else a.iloc[_positions(idx[0])]
     if _is_native_disk_array(a):  # h5py.Dataset / zarr.Array: any outer selection, as anndata
-        from .backed import _backed_subset  # type: ignore[attr-defined]
+        from ._backing import provider
 
-        return _backed_subset(a, tuple(idx))
+        return provider().subset(a, tuple(idx))
     if len(idx) == 1:
         return a[_positions(idx[0]) if sparse.issparse(a) else idx[0]]
     if all(_is_arraylike_idx(i) for i in idx):

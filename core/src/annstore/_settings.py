@@ -120,6 +120,12 @@ _OPTIONS: tuple[_Option, ...] = (
             _check_bool("auto_shard_zarr_v3", optional=True)),
     _Option("restrict_index_types", True, _parse_bool,
             "Only str indices are allowed for obs_names / var_names.", _check_bool("restrict_index_types")),
+    _Option("allow_outside_data", False, _parse_bool,
+            "Let reads return bytes stored outside the file or store named: HDF5 external "
+            "links and soft links leaving the file, external raw storage and virtual datasets "
+            "(h5ad, loom, read_hdf), zarr symlinks leaving a local store's root. False (default): "
+            "such an element raises InvalidFileError naming the file and the element.",
+            _check_bool("allow_outside_data")),
 )
 _BY_NAME: dict[str, _Option] = {o.name: o for o in _OPTIONS}
 

@@ -49,7 +49,9 @@ def warn(msg: str, category: type[Warning] = UserWarning, *, stacklevel: int = 2
     warnings.warn(msg, category, stacklevel=stacklevel + 1)
 
 
-def redirect_deprecated(name: str, mapping: Mapping[str, str], old_module: str | None = None) -> Any:
+def redirect_deprecated(
+    name: str, mapping: Mapping[str, str], old_module: str | None = None, *, modules: Mapping[str, Any]
+) -> Any:
     """Resolve a name that anndata moved: warn (``FutureWarning``) and return ``<package>.<new path>``.
 
     Parameters
@@ -58,9 +60,10 @@ def redirect_deprecated(name: str, mapping: Mapping[str, str], old_module: str |
         The old name, looked up in ``mapping`` (old name -> dotted path under the package).
     old_module
         The submodule it was imported from (``None``: the package itself).
+    modules
+        The caller's modules the new paths start with (``{"io": annstore.io}``): the caller
+        imports them, so this module (in the model layer) imports no layer above it.
     """
-    import annstore
-
     old = "anndata" + (f".{old_module}" if old_module else "")
     new_path = mapping.get(name)
     if new_path is None:
@@ -68,8 +71,9 @@ def redirect_deprecated(name: str, mapping: Mapping[str, str], old_module: str |
         raise AttributeError(msg)
     msg = f"Importing {name} from `{old}` is deprecated. Import anndata.{new_path} instead."
     warnings.warn(msg, FutureWarning, stacklevel=3)
-    obj: Any = annstore
-    for part in new_path.split("."):
+    head, _, rest = new_path.partition(".")
+    obj: Any = modules[head]
+    for part in rest.split(".") if rest else ():
         obj = getattr(obj, part)
     return obj
 

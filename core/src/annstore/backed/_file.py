@@ -1,4 +1,5 @@
-"""Backed AnnData: the file manager, ``read_backed`` and the hooks the model calls for backed X."""
+"""Backed AnnData: the file manager, ``read_backed`` and :data:`FILE_BACKING`, the backed layer's
+implementation of the model's :class:`~annstore._backing.BackingProvider`."""
 
 from __future__ import annotations
 
@@ -17,6 +18,7 @@ if TYPE_CHECKING:
     from ..types import GroupLike
 
 __all__ = [
+    "FILE_BACKING",
     "AnnDataFileManager",
     "_backed_X",
     "_backed_raw_X",
@@ -276,8 +278,8 @@ def _backed_raw_X(adata: AnnData) -> Any:
 
 
 def _write_and_back(adata: AnnData, path: Any, *, format: str | None = None) -> None:
+    from .._anndata import _strings_to_categoricals
     from ..io import write
-    from ..io._api import _strings_to_categoricals
 
     # as anndata's ``self.write(filename, as_dense=...)``: strings become categoricals and X
     # (and raw.X) are stored dense, so that X can be edited in place
@@ -344,6 +346,25 @@ def _set_filename(adata: AnnData, filename: Any) -> None:
     adata._filename = path  # type: ignore[attr-defined]
     adata._filemode = "r+"  # type: ignore[attr-defined]
     adata.file = AnnDataFileManager(adata, path, "r+")  # type: ignore[attr-defined]
+
+
+class _FileBacking:
+    """The backed layer's :class:`~annstore._backing.BackingProvider`: backing files opened
+    through the store plugins, kept as ``adata.file`` (an :class:`AnnDataFileManager`)."""
+
+    init_backed = staticmethod(_init_backed)
+    set_filename = staticmethod(_set_filename)
+    backed_X = staticmethod(_backed_X)
+    backed_raw_X = staticmethod(_backed_raw_X)
+    subset = staticmethod(_backed_subset)
+
+    def __repr__(self) -> str:
+        return "<annstore.backed file backing>"
+
+
+#: Registered with the model (:func:`annstore._backing.register_provider`) when
+#: :mod:`annstore.backed` is imported.
+FILE_BACKING = _FileBacking()
 
 
 # ------------------------------------------------------------------------------ reading

@@ -50,9 +50,10 @@ _LAZY = {
 
 def __getattr__(name: str) -> Any:
     if name in _DEPRECATED:
+        from .. import abc, io, typing
         from ..utils import redirect_deprecated
 
-        return redirect_deprecated(name, _DEPRECATED, "experimental")
+        return redirect_deprecated(name, _DEPRECATED, "experimental", modules={"abc": abc, "io": io, "typing": typing})
     mod = _LAZY.get(name)
     if mod is None:
         msg = f"module 'annstore.experimental' has no attribute {name!r}"

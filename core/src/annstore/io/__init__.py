@@ -60,10 +60,30 @@ __all__ = [
 ]
 
 
-def __getattr__(name: str) -> Any:
-    if name == "sparse_dataset":
-        from ..backed import sparse_dataset
+#: Public names of ``annstore.io`` whose objects belong to a layer above io: anndata has
+#: ``anndata.io.sparse_dataset``, and in annstore the backed layer owns it. That layer provides
+#: them with :func:`_provide` when it is imported; io imports nothing above it, and the first
+#: access loads core's own plugins (:func:`annstore.io._builtin.load_core_plugins`, filled in by
+#: the package facade), which imports the layer.
+_FROM_UPPER_LAYERS = ("sparse_dataset",)
 
-        return sparse_dataset
+
+def _provide(name: str, value: Any) -> None:
+    """Set the public name ``annstore.io.<name>`` (one of ``_FROM_UPPER_LAYERS``) to ``value``."""
+    if name not in _FROM_UPPER_LAYERS:
+        msg = f"annstore.io has no name {name!r} for another layer to provide (known: {', '.join(_FROM_UPPER_LAYERS)})"
+        raise ValueError(msg)
+    globals()[name] = value
+
+
+def __getattr__(name: str) -> Any:
+    if name in _FROM_UPPER_LAYERS:
+        from ._builtin import load_core_plugins
+
+        load_core_plugins()
+        if name in globals():
+            return globals()[name]
+        msg = f"annstore.io.{name} is provided by the backed layer (annstore.backed), which is not loaded"
+        raise AttributeError(msg)
     msg = f"module 'annstore.io' has no attribute {name!r}"
     raise AttributeError(msg)

@@ -11,6 +11,7 @@ from pathlib import Path
 from types import MappingProxyType
 from typing import TYPE_CHECKING, Any, Literal
 
+from .._anndata import _strings_to_categoricals
 from ..errors import CapabilityError, UnknownFormatError
 from ._atomic import TMP_MARK, atomic_target, is_local_path
 from ._dispatch import ReadContext, WriteContext
@@ -207,10 +208,14 @@ def _read_once(
         if not info.supports_backed:
             msg = f"Format {fmt!r} does not support backed mode."
             raise CapabilityError(msg)
-        from ..backed import read_backed
-
         mode = "r+" if backed is True else backed
-        return read_backed(path, format=fmt, mode=mode, storage_options=storage_options)
+        res = get_plugin_manager().hook.annstore_read_backed(
+            path=path, format=fmt, mode=mode, storage_options=storage_options
+        )
+        if res is None:
+            msg = f"No installed plugin reads {fmt!r} in backed mode (the backed layer, annstore.backed, is not loaded)."
+            raise CapabilityError(msg)
+        return res
     if info.hierarchical:
         with open_store(path, format=fmt, mode="r", storage_options=storage_options) as root:
             return read_anndata_from(root, **options)
@@ -277,15 +282,6 @@ def _compression_kwargs(compression: Any, compression_opts: Any) -> dict[str, An
     if compression_opts is not None:
         kw["compression_opts"] = compression_opts
     return kw
-
-
-def _strings_to_categoricals(adata: AnnData, convert: bool) -> None:
-    # As anndata: in place on the object being written (and on raw.var).
-    if not convert:
-        return
-    adata.strings_to_categoricals()
-    if adata.raw is not None:
-        adata.strings_to_categoricals(adata.raw.var)
 
 
 def read_h5ad(

@@ -49,15 +49,32 @@ def as_node(obj: Any) -> GroupLike | ArrayLike:
         return obj
     from ._plugins import get_plugin_manager
 
-    node = get_plugin_manager().hook.annstore_adapt_node(obj=obj)
+    pm = get_plugin_manager()
+    node = pm.hook.annstore_adapt_node(obj=obj)
     if node is None:
-        msg = (
-            f"Expected a store node (an annstore group/array, an h5py or zarr object); "
-            f"got {type(obj).__module__}.{type(obj).__qualname__} instead. Is the plugin "
-            "for this storage library installed?"
-        )
-        raise TypeError(msg)
+        raise TypeError(_not_a_node(obj, pm))
     return node
+
+
+def _not_a_node(obj: Any, pm: Any) -> str:
+    """Why ``obj`` is not a store node, naming the adapter's plugin when it looks like one."""
+    what = f"{type(obj).__module__}.{type(obj).__qualname__}"
+    fmt = getattr(obj, "format", None)
+    looks_adapted = isinstance(fmt, str) and (hasattr(obj, "create_group") or hasattr(obj, "dtype"))
+    if looks_adapted:
+        owner = pm.format_owners.get(fmt)
+        by = f"plugin {owner!r}" if owner else "a plugin"
+        return (
+            f"Expected a store node; got {what} (format {fmt!r}, from {by}), a store adapter "
+            "whose class lacks the marker `_annstore_node = True`. The plugin must set this "
+            "class attribute on its group and array classes."
+        )
+    asked = sorted(i.plugin_name for i in pm.hook.annstore_adapt_node.get_hookimpls())
+    return (
+        f"Expected a store node (an annstore group/array, an h5py or zarr object); got {what} "
+        f"instead. No installed plugin adapts it (annstore_adapt_node asked: "
+        f"{', '.join(asked) or 'none'})."
+    )
 
 
 def native_of(node: Any) -> Any:
@@ -72,7 +89,20 @@ def native_of(node: Any) -> Any:
 def _describe(node: Any) -> str:
     fmt = getattr(node, "format", "?")
     fn = getattr(node, "filename", None)
-    return f"{fmt} file {str(fn)!r}" if fn is not None else f"{fmt} store"
+    return f"{fmt} file {_user_path(fn)!r}" if fn is not None else f"{fmt} store"
+
+
+def _user_path(filename: Any) -> str:
+    """``filename`` as the user named it: a whole-file write's temporary sibling
+    (``.annstore-tmp-<pid>-<id>-name``) is reported as the file being written."""
+    import re
+
+    from ._atomic import TMP_MARK
+
+    text = str(filename)
+    head, sep, base = text.rpartition("/")
+    m = re.fullmatch(re.escape(TMP_MARK) + r"(?:old-)?\d+-[0-9a-f]{12}-(.+)", base)
+    return f"{head}{sep}{m.group(1)}" if m else text
 
 
 #: Encodings of the anndata spec stored as groups / as arrays; a node of the other kind is a
@@ -212,16 +242,24 @@ class ReadContext(_Context):
             add_note_once(e, _read_note(node, spec))
             raise
 
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        #: Elements being read (file, path, spec): a reader that reads its own element again
+        #: would recurse forever; it is stopped at once and named.
+        self._active: set[tuple[str, str, IOSpec]] = set()
+
     def _read(self, node: GroupLike | ArrayLike, spec: IOSpec) -> Any:
         try:
             grp = is_group(node)
+            entry = None
             if not spec:
                 from .encodings._legacy import read_unencoded
 
                 func: Callable[..., Any] = read_unencoded
                 label = "an element without encoding attributes"
             else:
-                func = self.registry.find_reader(spec, node.format).func
+                entry = self.registry.find_reader(spec, node.format)
+                func = entry.func
                 label = f"encoding {spec}"
                 if grp and spec.encoding_type in _ARRAY_ENCODINGS:
                     msg = f"expected an array for encoding {spec}; found a group."
@@ -231,16 +269,66 @@ class ReadContext(_Context):
                     raise _invalid(node, msg)
             if not grp:
                 check_array_size(node)
+            key = (str(node.filename), node.name, spec)
+            if key in self._active and entry is not None:
+                raise _reader_error(entry, node, "it read its own element again (endless recursion)")
+            self._active.add(key)
             try:
                 return func(node, ctx=self)
-            except _MALFORMED_INPUT_ERRORS as e:
-                if not malformed(e, self.callback):
+            except Exception as e:
+                if entry is not None and _plugin_bug(entry, e):
+                    raise _reader_error(entry, node, f"{type(e).__name__}: {e}") from e
+                if not isinstance(e, _MALFORMED_INPUT_ERRORS) or not malformed(e, self.callback):
                     raise  # our own errors are precise; a callback's errors are the user's
                 msg = f"reading it as {label} failed: {type(e).__name__}: {e}"
                 raise _invalid(node, msg) from e
+            finally:
+                self._active.discard(key)
         except Exception as e:
             add_note_once(e, _read_note(node, spec))
             raise
+
+
+def _is_core(owner: str) -> bool:
+    return owner == "annstore" or owner.startswith("annstore.")
+
+
+def _plugin_bug(entry: Any, e: BaseException) -> bool:
+    """Whether ``e``, raised by a plugin's reader, is a bug of that reader rather than bad data.
+
+    Core's readers check their input and translate what numpy/pandas raise on bad data. A
+    plugin's reader reports malformed input with :class:`InvalidFileError` (or any annstore
+    error); a builtin exception raised by the reader's own module (its code, not a library
+    it calls), and any ``RecursionError``, is a bug of the reader.
+    """
+    if _is_core(entry.owner) or isinstance(e, AnnstoreError | MemoryError | OSError):
+        return False
+    if isinstance(e, RecursionError):
+        return True
+    import sys
+
+    module = sys.modules.get(getattr(entry.func, "__module__", "") or "")
+    source = getattr(module, "__file__", None) or getattr(
+        getattr(entry.func, "__code__", None), "co_filename", None
+    )
+    tb = e.__traceback__
+    last = None
+    while tb is not None:
+        last = tb
+        tb = tb.tb_next
+    return source is not None and last is not None and last.tb_frame.f_code.co_filename == source
+
+
+def _reader_error(entry: Any, node: Any, what: str) -> Exception:
+    from ..errors import PluginError
+
+    msg = (
+        f"The reader {_func_name(entry.func)} (registered by {entry.owner!r} for encoding "
+        f"{entry.spec}) failed on element {node.name!r} of {_describe(node)}: {what}. "
+        "This is a bug in the plugin's reader, not a malformed file (a reader reports "
+        "malformed input by raising annstore.errors.InvalidFileError)."
+    )
+    return PluginError(msg, plugin=entry.owner)
 
 
 class _ReadFunc:
@@ -311,6 +399,8 @@ class WriteContext(_Context):
                 del group[key]
             returned = entry.func(group, key, value, ctx=self, dataset_kwargs=dict(dataset_kwargs))
             spec = returned if isinstance(returned, IOSpec) else entry.spec
+            if key not in group:
+                raise _writer_created_nothing(entry, spec, join_path(group.name, key))
             group[key].attrs.update(spec.to_attrs())
         except Exception as e:
             add_note_once(e, _write_note(group, key if given is None else given, entry and entry.spec))
@@ -332,6 +422,26 @@ class WriteContext(_Context):
         )
         spec = returned if isinstance(returned, IOSpec) else entry.spec
         group.attrs.update(spec.to_attrs())
+
+
+def _func_name(func: Any) -> str:
+    return f"{getattr(func, '__module__', '?')}.{getattr(func, '__qualname__', repr(func))}"
+
+
+def _writer_created_nothing(entry: Any, spec: IOSpec, elem: str) -> Exception:
+    from ..errors import PluginError
+
+    msg = (
+        f"The writer {_func_name(entry.func)} (registered by {entry.owner!r} for "
+        f"{_type_label(entry.type)} as encoding {spec}) returned without creating element "
+        f"{elem!r}. A writer must create parent[key] (parent.create_group(key) or "
+        "parent.create_array(key, ...)); core then stamps the encoding attributes on it."
+    )
+    return PluginError(msg, plugin=entry.owner)
+
+
+def _type_label(t: Any) -> str:
+    return t.__name__ if getattr(t, "__module__", "") == "builtins" else f"{t.__module__}.{t.__qualname__}"
 
 
 class _RootParent:

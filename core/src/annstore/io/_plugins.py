@@ -97,6 +97,8 @@ def _build() -> AnnstorePluginManager:
     from . import _builtin
 
     pm.register(_builtin, name="annstore.builtin")
+    for name, plugin in _builtin.load_core_plugins():  # the backed layer's hooks (see _builtin)
+        pm.register(plugin, name=name)
     if os.environ.get(DISABLE_ENV, "").strip() not in {"", "0", "false", "False"}:
         pass
     else:

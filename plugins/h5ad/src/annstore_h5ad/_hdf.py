@@ -9,6 +9,8 @@ import numpy as np
 import pandas as pd
 from annstore.errors import InvalidFileError
 
+from ._confine import confined
+
 __all__ = ["read_hdf"]
 
 
@@ -50,7 +52,7 @@ def read_hdf(filename: Any, key: str) -> Any:
         if key not in f:
             msg = f"Expected a dataset {key!r} in {str(filename)!r}; the file stores {keys}."
             raise KeyError(msg)
-        node = f[key]
+        node = confined(f, key)
         if not isinstance(node, h5py.Dataset):
             msg = f"Expected {key!r} in {str(filename)!r} to be a dataset; got a group instead."
             raise InvalidFileError(msg, filename=str(filename), path=f"/{key}")
@@ -60,7 +62,7 @@ def read_hdf(filename: Any, key: str) -> Any:
             raise InvalidFileError(msg, filename=str(filename), path=f"/{key}")
         obs = var = None
         if "row_names" in keys:
-            obs = pd.DataFrame(index=_names(f["row_names"], X.shape[0], "row_names", filename))
+            obs = pd.DataFrame(index=_names(confined(f, "row_names"), X.shape[0], "row_names", filename))
         if "col_names" in keys:
-            var = pd.DataFrame(index=_names(f["col_names"], X.shape[1], "col_names", filename))
+            var = pd.DataFrame(index=_names(confined(f, "col_names"), X.shape[1], "col_names", filename))
     return AnnData(X, obs=obs, var=var)

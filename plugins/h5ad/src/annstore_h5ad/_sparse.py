@@ -253,6 +253,8 @@ class H5SparseSource:
             raise InvalidFileError(msg, filename=group.filename, path=where)
         self.format: Literal["csr", "csc"] = fmt  # type: ignore[assignment]
         self.shape = (int(shape[0]), int(shape[1]))
+        for k in ("data", "indices", "indptr"):
+            group[k]  # the adapter refuses links and storage leaving the file (see _confine)
         self._data: h5py.Dataset = _open_for_pieces(g, "data")
         self._indices: h5py.Dataset = _open_for_pieces(g, "indices")
         self._indptr: h5py.Dataset = g["indptr"]

@@ -25,6 +25,8 @@ import numpy as np
 import pandas as pd
 from annstore.errors import CapabilityError, InvalidFileError
 
+from ._confine import OPT_IN, check_storage, outside_data_allowed
+
 __all__ = ["FORMAT", "HDF5_MAGIC", "H5Array", "H5Attrs", "H5Group", "adapt", "open_h5_store"]
 
 #: The first eight bytes of every HDF5 file (at offset 0 when there is no user block).
@@ -194,7 +196,7 @@ class _Node:
 
     def __init__(self, obj: Any, *, allow_external_links: bool = False) -> None:
         self._obj = obj
-        self._allow_ext = allow_external_links
+        self._allow_ext = outside_data_allowed(allow_external_links)
         self.name: str = obj.name or "/"
         try:
             self.filename: str | None = obj.file.filename
@@ -262,6 +264,8 @@ class H5Array(_Node):
 
     def __init__(self, obj: h5py.Dataset, *, allow_external_links: bool = False) -> None:
         super().__init__(obj, allow_external_links=allow_external_links)
+        if not self._allow_ext:
+            check_storage(obj, filename=self.filename, path=self.name)
         info = h5py.check_string_dtype(obj.dtype)
         # Variable-length strings are text; fixed-length (legacy ``|S``) stay bytes, as stored.
         self._is_str = info is not None and info.length is None
@@ -457,8 +461,7 @@ class H5Group(_Node):
                 msg = (
                     f"Expected an element stored in {self.filename!r}; {path!r} is an HDF5 "
                     f"external link to {link.path!r} in {link.filename!r}. Links leaving the "
-                    "file are not followed; pass storage_options={'allow_external_links': "
-                    "True} to open_store/read to follow them."
+                    f"file are not followed; {OPT_IN}."
                 )
                 raise InvalidFileError(msg, filename=self.filename, path=path)
             if isinstance(link, h5py.SoftLink):
@@ -630,8 +633,7 @@ def _check_soft(f: h5py.File, target: str, where: str, filename: Any, seen: set[
         if isinstance(link, h5py.ExternalLink):
             msg = (
                 f"Expected an element stored in {filename!r}; the soft link {where!r} leads "
-                f"through an external link to {link.path!r} in {link.filename!r}. Pass "
-                "storage_options={'allow_external_links': True} to follow it."
+                f"through an external link to {link.path!r} in {link.filename!r}; {OPT_IN}."
             )
             raise InvalidFileError(msg, filename=filename, path=where)
         if isinstance(link, h5py.SoftLink):

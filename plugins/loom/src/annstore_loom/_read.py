@@ -248,6 +248,7 @@ def read_loom_file(
     """
     import h5py
     from annstore import AnnData
+    from annstore_h5ad import confine_file
 
     obsm_map = _check_mapping(obsm_names, obsm_mapping or {}, "obsm")
     varm_map = _check_mapping(varm_names, varm_mapping or {}, "varm")
@@ -267,6 +268,9 @@ def read_loom_file(
         msg = f"Expected a loom (HDF5) file; h5py could not open {fname!r}: {e}."
         raise InvalidFileError(msg, filename=fname) from e
     with f:
+        # Nothing outside the file is read: external/soft links leaving it, external raw
+        # storage and virtual datasets are refused (annstore.settings.allow_outside_data).
+        confine_file(f)
         lc = LoomContents(f, fname)
         names = lc.layer_names()
         if X_name not in names:
