@@ -4,6 +4,20 @@ from __future__ import annotations
 
 from typing import Any
 
+from ._adapter import (
+    ArrayBase,
+    GroupBase,
+    StoreAttrs,
+    StoreNode,
+    bounding_box,
+    check_str_elements,
+    expand_selection,
+    fit_chunks,
+    index_array,
+    outer_put,
+    outer_take,
+    plain_attr,
+)
 from ._api import (
     open_store,
     read,
@@ -29,13 +43,25 @@ from ._registry import Registry
 from ._spec import FormatInfo, IOSpec
 
 __all__ = [
+    "ArrayBase",
     "FormatInfo",
+    "GroupBase",
     "IOSpec",
     "Registry",
+    "StoreAttrs",
+    "StoreNode",
+    "bounding_box",
+    "check_str_elements",
+    "expand_selection",
+    "fit_chunks",
     "get_registry",
     "guess_format",
+    "index_array",
     "list_formats",
     "open_store",
+    "outer_put",
+    "outer_take",
+    "plain_attr",
     "read",
     "read_csv",
     "read_dispatched",

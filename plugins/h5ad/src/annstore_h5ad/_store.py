@@ -17,13 +17,23 @@ Normalised here so encodings never branch on HDF5:
 
 from __future__ import annotations
 
-from collections.abc import Iterator, MutableMapping
 from typing import Any
 
 import h5py
 import numpy as np
-import pandas as pd
 from annstore.errors import CapabilityError, InvalidFileError
+from annstore.io import (
+    ArrayBase,
+    GroupBase,
+    StoreAttrs,
+    StoreNode,
+    bounding_box,
+    expand_selection,
+    fit_chunks,
+    index_array,
+    outer_take,
+    plain_attr,
+)
 
 from ._confine import OPT_IN, check_storage, outside_data_allowed
 
@@ -41,9 +51,9 @@ _STRING_DTYPE = _STRING_DTYPE() if _STRING_DTYPE is not None else None
 _NPY_STRINGS_WRITE = _STRING_DTYPE is not None and tuple(
     int(x) for x in h5py.__version__.split(".")[:2]
 ) >= (3, 14)
-#: create_dataset keywords that only apply to chunked, non-empty datasets.
-_CHUNK_ONLY = ("compression", "compression_opts", "chunks", "shuffle", "fletcher32", "scaleoffset")
-_PASSED = (*_CHUNK_ONLY, "maxshape", "fillvalue", "track_times")
+#: The storage options passed on to ``create_dataset``.
+_PASSED = ("compression", "compression_opts", "chunks", "shuffle", "fletcher32", "scaleoffset",
+           "maxshape", "fillvalue", "track_times")
 
 
 # --------------------------------------------------------------------------- values
@@ -55,21 +65,11 @@ def _decode(x: Any) -> Any:
 
 def norm_attr(v: Any) -> Any:
     """Return an HDF5 attribute value as plain Python (see the module docstring)."""
-    if isinstance(v, bytes):
-        return v.decode("utf-8")
     if isinstance(v, h5py.Empty):
         return None
-    if isinstance(v, np.ndarray):
-        if v.dtype.kind in "OSU":
-            return [str(_decode(x)) for x in v.ravel().tolist()]
-        if v.size == 0 and v.ndim == 1:
-            return []
-        if v.ndim == 0:
-            return v.item()
-        return v
-    if isinstance(v, np.generic):
-        return v.item()
-    return v
+    if isinstance(v, np.ndarray) and v.dtype.kind not in "OSU" and v.size == 0 and v.ndim == 1:
+        return []  # how HDF5 holds an empty list (anndata's empty column-order)
+    return plain_attr(v, keep_arrays=True)
 
 
 def to_attr(v: Any) -> Any:
@@ -91,29 +91,10 @@ def _str_compound(dt: np.dtype[Any]) -> np.dtype[Any]:
     return np.dtype([(n, _STR if dt[n].kind in "UO" else dt[n]) for n in dt.names or ()])
 
 
-def _to_stored(data: Any, dtype: Any) -> np.ndarray[Any, Any]:
-    if isinstance(data, h5py.Empty):
-        return data  # type: ignore[return-value]
-    arr = np.asarray(data)
-    if dtype is not None and np.dtype(dtype).kind not in "OUT" and arr.dtype != np.dtype(dtype):
-        arr = arr.astype(dtype)
-    kind = arr.dtype.kind
-    if kind in "UT":
+def _to_stored(arr: np.ndarray[Any, Any]) -> np.ndarray[Any, Any]:
+    """``create_array`` data (checked by the base) as h5py stores it."""
+    if arr.dtype.kind in "UTO":
         return _vlen_strings(arr)
-    if kind == "O":
-        if arr.size and pd.api.types.infer_dtype(arr.ravel(), skipna=False) == "string":
-            return _vlen_strings(arr)  # all str: checked at C speed
-        for x in arr.ravel().tolist():
-            if not isinstance(x, str):
-                msg = (
-                    "Expected str elements in a string array; got "
-                    f"{type(x).__name__} {x!r} instead."
-                )
-                raise TypeError(msg)
-        return arr.astype(_STR)
-    if kind == "S":
-        msg = "Byte-string arrays are not supported; decode them to str first."
-        raise TypeError(msg)
     if arr.dtype.names and any(arr.dtype[n].kind in "UO" for n in arr.dtype.names):
         out = np.empty(arr.shape, dtype=_str_compound(arr.dtype))
         for n in arr.dtype.names:
@@ -157,55 +138,40 @@ def _from_compound(arr: np.ndarray[Any, Any]) -> np.ndarray[Any, Any]:
 # --------------------------------------------------------------------------- attributes
 
 
-class H5Attrs(MutableMapping[str, Any]):
-    """Attributes of an HDF5 object, read back as plain Python values."""
+class H5Attrs(StoreAttrs):
+    """Attributes of an HDF5 object (an ``h5py.AttributeManager``), read back as plain Python."""
 
-    __slots__ = ("_a",)
+    __slots__ = ()
 
-    def __init__(self, attrs: h5py.AttributeManager) -> None:
-        self._a = attrs
+    def encode(self, value: Any) -> Any:
+        return to_attr(value)
 
-    def __getitem__(self, k: str) -> Any:
-        return norm_attr(self._a[k])
-
-    def __setitem__(self, k: str, v: Any) -> None:
-        self._a[k] = to_attr(v)
-
-    def __delitem__(self, k: str) -> None:
-        del self._a[k]
-
-    def __iter__(self) -> Iterator[str]:
-        return iter(list(self._a.keys()))
-
-    def __len__(self) -> int:
-        return len(self._a)
+    def decode(self, raw: Any) -> Any:
+        return norm_attr(raw)
 
     def __contains__(self, k: object) -> bool:
-        return k in self._a
-
-    def __repr__(self) -> str:
-        return f"H5Attrs({dict(self)!r})"
+        return k in self._native
 
 
 # --------------------------------------------------------------------------- nodes
 
 
-class _Node:
-    _annstore_node = True
+class _Node(StoreNode):
     format = FORMAT
+    store_kind = "HDF5 file"
 
     def __init__(self, obj: Any, *, allow_external_links: bool = False) -> None:
         self._obj = obj
         self._allow_ext = outside_data_allowed(allow_external_links)
-        self.name: str = obj.name or "/"
         try:
-            self.filename: str | None = obj.file.filename
+            filename: str | None = obj.file.filename
         except Exception:  # noqa: BLE001 - closed or in-memory file
-            self.filename = None
+            filename = None
+        super().__init__(obj.name or "/", filename)
 
     @property
     def attrs(self) -> H5Attrs:
-        return H5Attrs(self._obj.attrs)
+        return H5Attrs(self._obj.attrs, self)
 
     @property
     def h5(self) -> Any:
@@ -217,11 +183,8 @@ class _Node:
         """The wrapped h5py object (what read/write callbacks receive, as in anndata)."""
         return self._obj
 
-    def __eq__(self, other: object) -> bool:
-        return isinstance(other, _Node) and self._obj == other._obj
-
-    def __hash__(self) -> int:
-        return hash(self._obj)
+    def _identity(self) -> Any:
+        return self._obj
 
 
 def _selection_is_basic(sel: Any) -> bool:
@@ -231,26 +194,7 @@ def _selection_is_basic(sel: Any) -> bool:
     )
 
 
-def _as_index_array(s: Any, n: int) -> np.ndarray[Any, Any] | None:
-    if isinstance(s, slice | int | np.integer) or s is Ellipsis:
-        return None
-    a = np.asarray(s)
-    if a.dtype == bool:
-        if a.shape != (n,):
-            msg = f"Expected a boolean mask of length {n}; got shape {a.shape} instead."
-            raise IndexError(msg)
-        return np.flatnonzero(a)
-    if a.dtype.kind not in "iu":
-        msg = f"Expected slices, integers or integer/boolean arrays; got {a.dtype} instead."
-        raise IndexError(msg)
-    a = a.astype(np.int64, copy=False)
-    if a.size and (a.min() < -n or a.max() >= n):
-        msg = f"Index out of range for axis of length {n}."
-        raise IndexError(msg)
-    return np.where(a < 0, a + n, a)
-
-
-class H5Array(_Node):
+class H5Array(_Node, ArrayBase):
     """An h5py dataset as an :class:`~annstore.types.ArrayLike`."""
 
     #: Sorted, unique integer arrays on axis 0 are read natively (h5py's rule); any other
@@ -284,14 +228,6 @@ class H5Array(_Node):
         return () if s is None else tuple(int(x) for x in s)
 
     @property
-    def ndim(self) -> int:
-        return len(self.shape)
-
-    @property
-    def size(self) -> int:
-        return int(np.prod(self.shape)) if self.shape else 1
-
-    @property
     def dtype(self) -> np.dtype[Any]:
         dt = self._obj.dtype
         if self._is_str:
@@ -312,12 +248,6 @@ class H5Array(_Node):
     @property
     def compression(self) -> str | None:
         return self._obj.compression
-
-    def __len__(self) -> int:
-        if not self.shape:
-            msg = "len() of a scalar dataset"
-            raise TypeError(msg)
-        return self.shape[0]
 
     def _raw(self, sel: Any) -> Any:
         if self._str_native:
@@ -347,48 +277,17 @@ class H5Array(_Node):
         return self._fancy(sel)
 
     def _fancy(self, sel: Any) -> Any:
-        items = list(sel) if isinstance(sel, tuple) else [sel]
-        if any(s is Ellipsis for s in items):
-            i = items.index(Ellipsis)
-            items[i : i + 1] = [slice(None)] * (self.ndim - len(items) + 1)
-        items += [slice(None)] * (self.ndim - len(items))
-        idx = [_as_index_array(s, n) for s, n in zip(items, self.shape, strict=False)]
-        arrays = [i for i, a in enumerate(idx) if a is not None]
+        items = expand_selection(sel, self.ndim)
         # h5py's native rule: one increasing, unique integer list, here restricted to axis 0.
-        if arrays == [0]:
-            a = idx[0]
-            assert a is not None
+        if [i for i, s in enumerate(items) if not isinstance(s, slice | int | np.integer)] == [0]:
+            a = index_array(items[0], self.shape[0], 0, self.name)
             if a.size == 0:
                 return self._raw(tuple([slice(0, 0), *items[1:]]))
             if a.size == 1 or bool(np.all(np.diff(a) > 0)):
                 return self._raw(tuple([a, *items[1:]]))
         # Fallback: read the bounding box of every array axis, then index in memory.
-        box: list[Any] = []
-        local: list[Any] = []
-        for s, a in zip(items, idx, strict=False):
-            if a is None:
-                box.append(s)
-                local.append(slice(None) if not isinstance(s, int | np.integer) else None)
-            elif a.size == 0:
-                box.append(slice(0, 0))
-                local.append(np.zeros(0, dtype=np.int64))
-            else:
-                lo, hi = int(a.min()), int(a.max()) + 1
-                box.append(slice(lo, hi))
-                local.append(a - lo)
-        block = self._raw(tuple(box))
-        # Integer axes were dropped from ``block``; drop them from ``local`` too.
-        local = [s for s in local if s is not None]
-        arr_pos = [i for i, s in enumerate(local) if isinstance(s, np.ndarray)]
-        if len(arr_pos) <= 1:
-            return block[tuple(local)]
-        # Several array axes: outer (orthogonal) indexing, one axis at a time, as h5py/zarr do.
-        out = block
-        for i in arr_pos:
-            key: list[Any] = [slice(None)] * out.ndim
-            key[i] = local[i]
-            out = out[tuple(key)]
-        return out
+        box, local = bounding_box(tuple(items), self.shape, self.name)
+        return outer_take(self._raw(box), local)
 
     def __setitem__(self, sel: Any, value: Any) -> None:
         if self._is_str:
@@ -397,8 +296,7 @@ class H5Array(_Node):
                 value = value.astype(object)
         self._obj[sel] = value
 
-    def resize(self, shape: tuple[int, ...] | int) -> None:
-        shape = (shape,) if isinstance(shape, int | np.integer) else tuple(int(s) for s in shape)
+    def _resize(self, shape: tuple[int, ...]) -> None:
         try:
             self._obj.resize(shape)
         except TypeError as e:
@@ -426,16 +324,12 @@ class H5Array(_Node):
     def astype(self, dtype: Any) -> Any:
         return self._obj.astype(dtype)
 
-    def __array__(self, dtype: Any = None, copy: Any = None) -> np.ndarray[Any, Any]:
-        a = np.asarray(self[()])
-        return a if dtype is None else a.astype(dtype)
 
-    def __repr__(self) -> str:
-        return f"<H5Array {self.name!r} shape={self.shape} dtype={self.dtype} file={self.filename!r}>"
-
-
-class H5Group(_Node):
+class H5Group(_Node, GroupBase):
     """An h5py group (or file) as a :class:`~annstore.types.GroupLike`."""
+
+    #: h5py creates the intermediate groups of a nested name (anndata's write_elem relies on it).
+    nested_names = True
 
     def __init__(
         self, obj: h5py.Group, *, allow_external_links: bool = False, owns_file: bool = False
@@ -485,25 +379,14 @@ class H5Group(_Node):
     def keys(self) -> list[str]:
         return list(self._obj.keys())
 
-    def __iter__(self) -> Iterator[str]:
-        return iter(self.keys())
-
-    def __len__(self) -> int:
-        return len(self._obj)
-
-    def __getitem__(self, key: str) -> H5Group | H5Array:
-        if key in ("", "/") and self.name == "/":
-            return self
+    def _lookup(self, key: str) -> H5Group | H5Array:
+        # h5py resolves nested (and absolute) keys itself; the links along them are checked first
         self._check_links(key)
         try:
             obj = self._obj[key]
         except KeyError:
-            msg = f"{key!r} not found in group {self.name!r} of {self.filename!r}"
-            raise KeyError(msg) from None
+            raise self._missing(key) from None
         return self._wrap(obj)
-
-    def get(self, key: str, default: Any = None) -> Any:
-        return self[key] if key in self else default
 
     def __contains__(self, key: object) -> bool:
         if not isinstance(key, str):
@@ -513,15 +396,12 @@ class H5Group(_Node):
         except (KeyError, ValueError):
             return False
 
-    def __delitem__(self, key: str) -> None:
+    def _remove(self, key: str) -> None:
         del self._obj[key]
-
-    def items(self) -> list[tuple[str, H5Group | H5Array]]:
-        return [(k, self[k]) for k in self.keys()]
 
     # -- creation ----------------------------------------------------------------------
 
-    def create_group(self, name: str) -> H5Group:
+    def _new_group(self, name: str) -> H5Group:
         return H5Group(self._obj.create_group(name), allow_external_links=self._allow_ext)
 
     def create_group_large_attrs(self, name: str) -> H5Group:
@@ -531,36 +411,21 @@ class H5Group(_Node):
             self._obj.create_group(name, track_order=True), allow_external_links=self._allow_ext
         )
 
-    def require_group(self, name: str) -> H5Group:
-        return H5Group(self._obj.require_group(name), allow_external_links=self._allow_ext)
+    def create_array(self, name: str, data: Any = None, **kw: Any) -> H5Array:  # type: ignore[override]
+        if isinstance(data, h5py.Empty):  # anndata's ``null``
+            self._check_new(name)
+            return H5Array(self._obj.create_dataset(name, data=data))
+        return super().create_array(name, data, **kw)  # type: ignore[return-value]
 
-    def create_array(
-        self,
-        name: str,
-        data: Any = None,
-        *,
-        shape: tuple[int, ...] | None = None,
-        dtype: Any = None,
-        **storage_options: Any,
+    def _new_array(
+        self, name: str, data: np.ndarray[Any, Any] | None, shape: tuple[int, ...],
+        dtype: np.dtype[Any], options: dict[str, Any],
     ) -> H5Array:
-        kw = {k: v for k, v in storage_options.items() if k in _PASSED and v is not None}
+        kw = _fit_kwargs(options, shape)
         if data is None:
-            if shape is None:
-                msg = "create_array needs data or shape"
-                raise TypeError(msg)
-            dt = np.dtype(dtype if dtype is not None else "f8")
-            if dt.kind in "OUT":
-                dt = _STR
-            elif dt.names:
-                dt = _str_compound(dt)
-            shape = tuple(int(s) for s in shape)
-            kw = _fit_kwargs(kw, shape)
+            dt = _STR if dtype.kind == "O" else _str_compound(dtype) if dtype.names else dtype
             return H5Array(self._obj.create_dataset(name, shape=shape, dtype=dt, **kw))
-        stored = _to_stored(data, dtype)
-        if isinstance(stored, h5py.Empty):
-            return H5Array(self._obj.create_dataset(name, data=stored))
-        kw = _fit_kwargs(kw, stored.shape)
-        return H5Array(self._obj.create_dataset(name, data=stored, **kw))
+        return H5Array(self._obj.create_dataset(name, data=_to_stored(data), **kw))
 
     # -- lifetime ----------------------------------------------------------------------
 
@@ -575,36 +440,24 @@ class H5Group(_Node):
     def flush(self) -> None:
         self._obj.file.flush()
 
-    def __enter__(self) -> H5Group:
-        return self
 
-    def __exit__(self, *exc: object) -> None:
-        self.close()
+def _fit_kwargs(options: dict[str, Any], shape: tuple[int, ...]) -> dict[str, Any]:
+    """The ``create_dataset`` keywords of the (base-normalised) storage options.
 
-    def __repr__(self) -> str:
-        return f"<H5Group {self.name!r} file={self.filename!r}>"
-
-
-def _fit_kwargs(kw: dict[str, Any], shape: tuple[int, ...]) -> dict[str, Any]:
-    """Adapt storage options to a dataset's shape, as anndata's h5py calls end up doing.
-
-    Scalars get no filters, chunks or maxshape (HDF5 cannot chunk them). Empty arrays keep
-    their filters (h5py picks chunks itself, as for anndata's files) but not explicit chunks.
-    Explicit chunks are clipped to the shape; a maxshape of the wrong rank is dropped.
+    Empty arrays keep their filters (h5py picks chunks itself, as for anndata's files) but not
+    explicit chunks. Explicit chunks are clipped to the shape; a maxshape of the wrong rank is
+    dropped.
     """
-    kw = dict(kw)
-    if not shape:
-        return {k: v for k, v in kw.items() if k not in _CHUNK_ONLY and k != "maxshape"}
+    kw = {("fillvalue" if k == "fill_value" else k): v for k, v in options.items()}
+    kw = {k: v for k, v in kw.items() if k in _PASSED}
     if "maxshape" in kw and len(kw["maxshape"]) != len(shape):
         kw.pop("maxshape")
-    chunks = kw.get("chunks")
-    if isinstance(chunks, tuple | list):
-        if len(chunks) != len(shape) or 0 in shape:
+    if isinstance(kw.get("chunks"), tuple | list | int) and not isinstance(kw["chunks"], bool):
+        chunks = None if 0 in shape else fit_chunks(kw["chunks"], shape)
+        if chunks is None:
             kw.pop("chunks")
         else:
-            kw["chunks"] = tuple(
-                int(s) if c is None else min(int(c), int(s)) for c, s in zip(chunks, shape, strict=True)
-            )
+            kw["chunks"] = chunks
     return kw
 
 
