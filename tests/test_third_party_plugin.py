@@ -73,3 +73,50 @@ def test_without_the_plugin_the_element_is_a_clear_miss(tmp_path: Path, monkeypa
     with pytest.raises(annstore.errors.EncodingNotFoundError, match=r"'points' v0\.1\.0") as ei:
         annstore.read(path, "memory")
     assert any("/uns/p" in n for n in ei.value.__notes__)
+
+
+@pytest.mark.parametrize("fmt", HIERARCHICAL)
+def test_new_element_type_concatenates_after_a_roundtrip(points_plugin, fmt: str, tmp_path: Path):
+    """concat reaches the plugin's annstore_concat_elems hook for its type (obsm along obs)."""
+    Points = points_plugin.Points
+    parts = []
+    for i, n in enumerate((3, 4)):
+        a = annstore.AnnData(np.full((n, 2), float(i), dtype=np.float32))
+        a.obs_names = [f"p{i}-{j}" for j in range(n)]
+        a.obsm["spatial"] = Points(np.arange(n) + 10.0 * i, -np.arange(n) - 10.0 * i, crs="local")
+        path = _target(fmt, tmp_path / f"in{i}") if fmt != "memory" else f"memory://{tmp_path}/in{i}"
+        if fmt != "memory":
+            path.parent.mkdir()
+        annstore.write(a, path, fmt)
+        parts.append(annstore.read(path, fmt))
+    out = annstore.concat(parts, label="batch")
+    assert isinstance(out.obsm["spatial"], Points)
+    assert out.obsm["spatial"] == Points([0.0, 1.0, 2.0, 10.0, 11.0, 12.0, 13.0],
+                                         [0.0, -1.0, -2.0, -10.0, -11.0, -12.0, -13.0], crs="local")
+    assert list(out.obs["batch"]) == ["0"] * 3 + ["1"] * 4
+    sub = out[out.obs["batch"] == "1"]  # the concatenated element subsets like any other
+    assert sub.obsm["spatial"] == parts[1].obsm["spatial"]
+    path = _target(fmt, tmp_path) if fmt != "memory" else f"memory://{tmp_path}/out"
+    annstore.write(out, path, fmt)
+    assert annstore.read(path, fmt).obsm["spatial"] == out.obsm["spatial"]
+
+
+def test_concat_of_an_unclaimed_type_names_it(points_plugin):
+    class Blob:
+        shape = (2, 1)
+        dtype = np.dtype("f8")
+
+        def __len__(self) -> int:
+            return 2
+
+        def __getitem__(self, idx):
+            return self
+
+    parts = []
+    for i in range(2):
+        a = annstore.AnnData(np.zeros((2, 1)))
+        a.obs_names = [f"{i}-a", f"{i}-b"]
+        a.obsm["b"] = Blob()
+        parts.append(a)
+    with pytest.raises(annstore.errors.CapabilityError, match=r"Blob.*annstore_concat_elems"):
+        annstore.concat(parts)

@@ -74,13 +74,38 @@ def test_misspelt_hook_warns_naming_plugin_and_hook(use_dist):
     assert pm.get_plugin("badhook") is None
 
 
-def test_conflicting_plugin_raises_naming_both(use_dist):
-    use_dist("conflict")
-    with pytest.raises(PluginConflictError, match=r"annstore\.io\.encodings.*annstore_fake_conflict"):
-        _plugins.get_plugin_manager()
-    # ValueError too, for code that catches the builtin
-    with pytest.raises(ValueError, match="csr_matrix"):
-        _plugins.get_plugin_manager()
+def test_conflicting_plugin_warns_naming_both_and_is_skipped(use_dist, tmp_path: Path):
+    """A registration conflicting with core's is isolated like an import error: one warning
+    naming both registrants, the plugin is left out, and IO keeps working."""
+    import numpy as np
+    from scipy import sparse
+
+    with pytest.warns(PluginLoadWarning, match=r"'conflict' is skipped.*annstore\.io\.encodings.*"
+                      r"annstore_fake_conflict"):
+        use_dist("conflict", "good")
+        pm = _plugins.get_plugin_manager()
+    assert pm.get_plugin("conflict") is None
+    assert pm.get_plugin("points") is not None  # the other plugin loaded
+    entry = pm.registry.find_reader(annstore.IOSpec("csr_matrix", "0.1.0"))
+    assert entry.owner.startswith("annstore.")  # nothing of the skipped plugin stayed
+    m = sparse.csr_matrix(np.eye(3))
+    url = f"memory://{tmp_path}/c"
+    annstore.write(annstore.AnnData(m), url)
+    assert (annstore.read(url).X != m).nnz == 0
+
+
+def test_conflict_error_is_a_value_error_naming_both():
+    def one(node, *, ctx):
+        return 1
+
+    def two(node, *, ctx):
+        return 2
+
+    reg = _plugins.Registry()
+    reg.register_reader(annstore.IOSpec("x", "0.1.0"), one, owner="first")
+    with pytest.raises(PluginConflictError, match=r"'first'.*'second'") as ei:
+        reg.register_reader(annstore.IOSpec("x", "0.1.0"), two, owner="second")
+    assert isinstance(ei.value, ValueError)
 
 
 def test_disable_autoload_env(tmp_path: Path):
@@ -96,7 +121,8 @@ def test_disable_autoload_env(tmp_path: Path):
     )
     env_off = {"ANNSTORE_DISABLE_PLUGIN_AUTOLOAD": "1", "PATH": "/usr/bin:/bin"}
     out = subprocess.run([sys.executable, "-c", code], env=env_off, capture_output=True, text=True, check=True)
-    assert out.stdout.strip() == "['annstore.builtin']"
+    # core's own plugins only: io's built-in one and the backed layer's hooks
+    assert out.stdout.strip() == "['annstore.backed', 'annstore.builtin']"
     out = subprocess.run([sys.executable, "-c", code], env={"PATH": "/usr/bin:/bin"},
                          capture_output=True, text=True, check=True)
     assert "points" in out.stdout

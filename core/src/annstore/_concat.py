@@ -708,6 +708,40 @@ def _materialise_missing(
     return out_arrays, out_reindexers
 
 
+#: Concatenates elements of types core does not know (third-party element types): set by
+#: :mod:`annstore._wiring` to ask the plugins' ``annstore_concat_elems`` hook, so the model
+#: needs no import of the plugin layer. ``func(elems, axis=, fill_value=)`` returns the
+#: result or ``None`` when no plugin takes the elements.
+_foreign_concat: Callable[..., Any] | None = None
+
+
+def set_foreign_concat(func: Callable[..., Any] | None) -> None:
+    """Set how :func:`concat_arrays` concatenates elements of types core does not know."""
+    global _foreign_concat
+    _foreign_concat = func
+
+
+def _is_foreign(a: Any) -> bool:
+    return not (
+        isinstance(a, np.ndarray) or _is_sparse(a) or _is_dask(a) or hasattr(a, "__array_namespace__")
+    )
+
+
+def _concat_foreign(arrays: Sequence[Any], *, axis: int, fill_value: Any) -> Any:
+    """Concatenate third-party elements through the ``annstore_concat_elems`` hook."""
+    elems = [None if isinstance(a, _MissingBlock) else a for a in arrays]
+    out = None if _foreign_concat is None else _foreign_concat(elems, axis=axis, fill_value=fill_value)
+    if out is None:
+        kinds = sorted({f"{type(a).__module__}.{type(a).__qualname__}" for a in elems if a is not None})
+        msg = (
+            f"Cannot concatenate elements of type {', '.join(kinds)}: no installed plugin's "
+            "annstore_concat_elems hook accepts them (the plugin providing this element "
+            "type can implement it)."
+        )
+        raise CapabilityError(msg)
+    return out
+
+
 def concat_arrays(
     arrays: Sequence[Any],
     reindexers: Sequence[Callable[..., Any]],
@@ -760,6 +794,8 @@ def concat_arrays(
         return ak.concatenate(
             [f(a) for f, a in zip(reindexers, arrays, strict=True)], axis=axis
         )
+    if any(_is_foreign(a) for a in present):
+        return _concat_foreign(arrays, axis=axis, fill_value=fill_value)
     arrays, reindexers = _materialise_missing(arrays, reindexers, axis, fill_value)
     other = 1 - axis
     if any(_is_sparse(a) for a in arrays):

@@ -11,7 +11,10 @@ instead of importing upward:
   implementations (its writers for backed datasets and dask arrays, the backed reader) are
   registered in every plugin manager io builds, as the built-in ones are, whatever
   ``ANNSTORE_DISABLE_PLUGIN_AUTOLOAD`` says; building one imports the backed layer, which also
-  provides the ``annstore.io`` names it owns (``sparse_dataset``).
+  provides the ``annstore.io`` names it owns (``sparse_dataset``);
+* the model's concatenation of third-party element types
+  (:func:`annstore._concat.set_foreign_concat`): it asks the plugins'
+  ``annstore_concat_elems`` hook.
 
 This module belongs to the package facade, above every layer (see ``core/tests/test_layers.py``),
 and imports the backed layer only inside the loader, so ``import annstore`` stays light.
@@ -21,8 +24,8 @@ from __future__ import annotations
 
 from types import ModuleType
 
-from . import _backing
-from .io import _builtin
+from . import _backing, _concat
+from .io import _builtin, _plugins
 
 __all__: list[str] = []
 
@@ -35,4 +38,5 @@ def _backed_plugin() -> ModuleType:
 
 
 _backing.set_provider_loader(_backed_plugin)
+_concat.set_foreign_concat(_plugins.concat_elems)  # concat of third-party element types
 _builtin.add_core_plugin("annstore.backed", _backed_plugin)

@@ -16,7 +16,7 @@ Rules every hook follows:
 
 Families: discovery (``annstore_format_info``, ``annstore_guess_format``), store access
 (``annstore_open_store``, ``annstore_adapt_node``), element encoding
-(``annstore_register_encodings``), backed access (``annstore_backed_sparse_source``,
+(``annstore_register_encodings``, ``annstore_concat_elems``), backed access (``annstore_backed_sparse_source``,
 ``annstore_read_backed``) and
 whole-file IO (``annstore_read_file``, ``annstore_write_file``).
 """
@@ -60,8 +60,12 @@ def annstore_format_info() -> FormatInfo | list[FormatInfo]:
     formats). All results are collected; a format name claimed twice warns and the first
     registered plugin keeps it.
 
-    Core uses the flags (``hierarchical``, ``supports_backed``, ``supports_append``) to refuse
-    unsupported operations with one clear error, and ``list_formats()`` shows the entries.
+    Core uses every field (see :class:`~annstore.FormatInfo`): ``hierarchical`` (whether
+    ``annstore_open_store`` gives a store of elements), ``supports_backed`` (``read(...,
+    backed=...)`` is refused without it), ``supports_append`` (``CSRDataset.append``,
+    ``concat_on_disk`` output and block-wise sparse writes are refused without it),
+    ``suffixes`` and ``magic`` (format guessing when no ``annstore_guess_format`` claims a
+    path), ``package`` (install hints and ``annstore formats``) and ``version``.
 
     .. versionadded:: 0.1
 
@@ -74,7 +78,10 @@ def annstore_guess_format(path: Path | str, head: bytes, is_dir: bool) -> str | 
     """Name the format of ``path`` from its suffix and its first bytes.
 
     Return the format name, or ``None`` when the file is not yours.
-    Stops at first non-None result.
+    Stops at first non-None result. When every implementation returns ``None``, core guesses
+    from what the installed formats declare: ``FormatInfo.suffixes`` (the longest match), then
+    ``FormatInfo.magic`` (for paths without a known suffix). A plugin whose files are told
+    apart by suffix or magic bytes alone needs no implementation of this hook.
 
     :param path: The path or URL as given by the user.
     :param head: Up to the first 512 bytes of the file (empty for directories and URLs). Core
@@ -98,7 +105,10 @@ def annstore_open_store(
 
     Return the root :class:`~annstore.types.GroupLike` (which must have a ``close()`` method),
     or ``None`` when ``format`` is not the one your plugin provides.
-    Stops at first non-None result.
+    Stops at first non-None result. Core checks the result: a node without the class
+    attribute ``_annstore_node = True``, or whose ``format`` is not ``format`` (a plugin that
+    forgot its format check), is closed and refused with
+    :class:`~annstore.errors.PluginError` naming the plugin.
 
     :param path: Local path or URL, as given by the user (``str`` or :class:`~pathlib.Path`).
     :param format: The format name core resolved (explicit or guessed).
@@ -139,13 +149,44 @@ def annstore_register_encodings(registry: Registry) -> None:
     Add readers keyed by :class:`~annstore.IOSpec` (optionally for one format only) and
     writers keyed by Python type and dtype kind. Registering a different function under a key
     that is already taken raises :class:`~annstore.errors.PluginConflictError` naming both
-    registrants. The return value is ignored.
+    registrants; core then rolls back everything this implementation registered, skips the
+    plugin (none of its hooks is called) and warns once with
+    :class:`~annstore.errors.PluginLoadWarning`, as for a plugin that fails to import. The
+    return value is ignored.
+
+    A writer must create ``parent[key]``; a reader reports malformed input by raising
+    :class:`~annstore.errors.InvalidFileError`. Any other exception raised by a plugin's
+    reader's own code (and a reader reading its own element again) is reported as a
+    :class:`~annstore.errors.PluginError` naming the reader, not as a malformed file.
 
     Core registers the whole anndata on-disk spec through this hook. A storage plugin
     overrides an encoding for its own format only where that format truly differs; a third
     party adds new element types.
 
     .. versionadded:: 0.1
+    """
+
+
+@hookspec(firstresult=True)
+def annstore_concat_elems(elems: list[Any], axis: int, fill_value: Any) -> Any | None:
+    """Concatenate elements of a third-party type, for :func:`annstore.concat`.
+
+    Called when ``concat`` meets elements (in ``obsm``, ``varm``, ``layers`` or ``X``) that
+    are not numpy, scipy sparse, dask, array-API arrays, DataFrames or awkward arrays.
+    Return the concatenated element, or ``None`` when the elements are not of your type
+    (dispatch on their Python type: ``isinstance``). Stops at first non-None result; when
+    every implementation returns ``None``, concat raises
+    :class:`~annstore.errors.CapabilityError` naming the type.
+
+    :param elems: One element per input AnnData, in order; ``None`` where an input lacks the
+        element (an outer join): fill it with ``fill_value`` or raise.
+    :param axis: The axis of the elements to concatenate along (0 for ``obsm`` when
+        concatenating observations).
+    :param fill_value: The ``fill_value`` given to ``concat`` (``None``: the default).
+
+    .. versionadded:: 0.1
+
+    Implemented by plugins that add an element type (with ``annstore_register_encodings``).
     """
 
 

@@ -67,6 +67,9 @@ def write_sparse_blocks(
     )
     plain_kw = {k: v for k, v in dataset_kwargs.items() if k not in ("chunks", "maxshape")}
     if total_nnz is None:
+        from ..io._guess import require_capability
+
+        require_capability(parent.format, "supports_append", "a block-wise sparse write of unknown size")
         kw, start_len = _growable(dataset_kwargs), 0
     else:
         kw, start_len = plain_kw, int(total_nnz)

@@ -23,6 +23,7 @@ __all__ = [
     "get_plugin_manager",
     "get_registry",
     "list_formats",
+    "open_store_root",
     "refresh_formats",
 ]
 
@@ -115,10 +116,30 @@ def _build() -> AnnstorePluginManager:
                 continue
             if pm.is_registered(plugin):
                 continue
+            if not _api_compatible(ep, plugin):
+                continue
             pm.safe_register(plugin, ep.name)
+    _collect_encodings(pm)  # first: a plugin skipped there contributes no format either
     _collect_formats(pm)
-    _collect_encodings(pm)
     return pm
+
+
+def _api_compatible(ep: Any, plugin: Any) -> bool:
+    """Whether an entry-point plugin was built for this core's plugin API; warn and skip if not."""
+    declared = getattr(plugin, "ANNSTORE_PLUGIN_API", None)
+    if declared == hookspecs.PLUGIN_API_VERSION:
+        return True
+    dist = getattr(getattr(ep, "dist", None), "name", None)
+    where = f"{ep.name!r} ({ep.value}{', from ' + dist if dist else ''})"
+    found = "declares none" if declared is None else f"declares {declared!r}"
+    warnings.warn(
+        f"annstore plugin {where} is skipped: it was not built for annstore's plugin API "
+        f"{hookspecs.PLUGIN_API_VERSION} (its module {found} as ANNSTORE_PLUGIN_API); "
+        "install a version of the plugin made for this annstore.",
+        PluginLoadWarning,
+        stacklevel=4,
+    )
+    return False
 
 
 def _collect_formats(pm: AnnstorePluginManager) -> None:
@@ -156,11 +177,107 @@ def _collect_formats(pm: AnnstorePluginManager) -> None:
 
 
 def _collect_encodings(pm: AnnstorePluginManager) -> None:
-    # Core first (it is registered first), then each plugin; a conflict is an error that names
-    # both registrants, raised at first IO use.
+    """Run every plugin's ``annstore_register_encodings`` (core's first, it registered first).
+
+    Each plugin's registrations are one transaction: when the hook raises (a registration
+    conflicting with an earlier plugin's, or a bug), everything it registered is rolled back,
+    the plugin is unregistered (none of its hooks runs) and one :class:`PluginLoadWarning`
+    names it; the other plugins and every IO call keep working, as with an import error.
+    """
     for impl in pm.hook.annstore_register_encodings.get_hookimpls():
+        name = impl.plugin_name
         kwargs = {"registry": pm.registry}
-        impl.function(*[kwargs[a] for a in impl.argnames])
+        snapshot = pm.registry.snapshot()
+        try:
+            impl.function(*[kwargs[a] for a in impl.argnames])
+        except Exception as e:  # noqa: BLE001 - a broken plugin must not break the others
+            pm.registry.restore(snapshot)
+            if name == "annstore.builtin":
+                raise
+            if pm.is_registered(impl.plugin):
+                pm.unregister(impl.plugin)
+            warnings.warn(
+                f"annstore plugin {name!r} is skipped: its annstore_register_encodings failed "
+                f"({type(e).__name__}: {e})",
+                PluginLoadWarning,
+                stacklevel=4,
+            )
+
+
+def open_store_root(
+    path: Any, *, format: str, mode: str, storage_options: dict[str, Any] | None = None
+) -> Any:
+    """Call ``annstore_open_store`` and check what the answering plugin returned.
+
+    The one place core asks plugins to open a store. Implementations are tried in pluggy's
+    call order; the first non-``None`` result wins. It must be a store node (class attribute
+    ``_annstore_node = True``) whose ``format`` is the format asked for: a plugin that forgot
+    its ``if format != MINE: return None`` check would otherwise take over every other
+    format. A result that breaks either rule is closed and refused with
+    :class:`~annstore.errors.PluginError` naming the plugin. Returns ``None`` when no plugin
+    opened ``path``.
+    """
+    from ..errors import PluginError
+
+    hook = get_plugin_manager().hook.annstore_open_store
+    kwargs = {"path": path, "format": format, "mode": mode,
+              "storage_options": dict(storage_options or {})}
+    for impl in reversed(hook.get_hookimpls()):
+        root = impl.function(*[kwargs[a] for a in impl.argnames])
+        if root is None:
+            continue
+        problem = node_problem(root, format)
+        if problem is not None:
+            close = getattr(root, "close", None)
+            if callable(close):
+                close()
+            msg = (
+                f"annstore plugin {impl.plugin_name!r} returned {_type_name(root)} from "
+                f"annstore_open_store(format={format!r}) for {str(path)!r}: {problem}"
+            )
+            raise PluginError(msg, plugin=impl.plugin_name)
+        return root
+    return None
+
+
+def node_problem(node: Any, format: str | None = None) -> str | None:
+    """What is wrong with ``node`` as a store node of ``format``, or ``None`` when nothing is."""
+    if not getattr(node, "_annstore_node", False):
+        return (
+            "it lacks the class attribute `_annstore_node = True` that marks store nodes "
+            "(set it on the adapter's group and array classes)."
+        )
+    got = getattr(node, "format", None)
+    if format is not None and got != format:
+        return (
+            f"its nodes are of format {got!r}, not {format!r}. Return None from "
+            "annstore_open_store for formats that are not yours, and set `format` on your "
+            "nodes to your format's name."
+        )
+    return None
+
+
+def concat_elems(elems: list[Any], *, axis: int, fill_value: Any) -> Any:
+    """Ask the plugins' ``annstore_concat_elems`` to concatenate third-party elements.
+
+    The model's :func:`annstore._concat.set_foreign_concat` point is wired to this function,
+    so ``concat`` reaches the hook without importing the plugin layer.
+    """
+    return get_plugin_manager().hook.annstore_concat_elems(
+        elems=list(elems), axis=axis, fill_value=fill_value
+    )
+
+
+def owner_of_format(format: str | None) -> str | None:
+    """Name of the plugin that provides ``format`` (``None`` when no plugin does)."""
+    if format is None:
+        return None
+    return get_plugin_manager().format_owners.get(format)
+
+
+def _type_name(obj: Any) -> str:
+    t = type(obj)
+    return f"{t.__module__}.{t.__qualname__}"
 
 
 @lru_cache(maxsize=1)

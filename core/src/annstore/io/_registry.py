@@ -86,6 +86,17 @@ class Registry:
         else:
             self._lazy.setdefault(module, []).append(register)
 
+    def snapshot(self) -> tuple[Any, ...]:
+        """The registry's content, for :meth:`restore` (a plugin's registration as one transaction)."""
+        return dict(self._readers), dict(self._writers), {k: list(v) for k, v in self._lazy.items()}
+
+    def restore(self, snapshot: tuple[Any, ...]) -> None:
+        """Put back the content saved by :meth:`snapshot`, dropping what was registered since."""
+        readers, writers, lazy = snapshot
+        self._readers = dict(readers)
+        self._writers = dict(writers)
+        self._lazy = {k: list(v) for k, v in lazy.items()}
+
     # -- registration -------------------------------------------------------------------
 
     def register_reader(

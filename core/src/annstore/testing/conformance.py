@@ -542,3 +542,331 @@ class FormatTests:
             write_elem(root, "x", object())
         with pytest.raises(EncodingNotFoundError):
             write_elem(root, "f", pd.array([1.0, None], dtype="Float64"))
+
+    # ------------------------------------------------------------------ the store protocol
+    #
+    # Store-level checks in the manner of zarr's ``StoreTests``: what an adapter's nodes
+    # report and return, independent of the encodings (which tolerate some slack).
+
+    def format_info(self) -> Any:
+        """The :class:`~annstore.FormatInfo` of the format under test."""
+        from ..io._guess import require_format
+
+        return require_format(self.format_name)
+
+    def _require_flag(self, flag: str) -> None:
+        self._require_hierarchical()
+        if not getattr(self.format_info(), flag):
+            pytest.skip(f"format {self.format_name!r} does not declare FormatInfo.{flag}")
+
+    def test_store_nodes_are_marked_and_named(self, root: Any) -> None:
+        g = root.create_group("a")
+        sub = g.create_group("b")
+        arr = sub.create_array("c", data=np.arange(3))
+        for node, name in ((root, "/"), (g, "/a"), (sub, "/a/b"), (arr, "/a/b/c"),
+                           (root["a/b"], "/a/b"), (root["a/b/c"], "/a/b/c")):
+            assert getattr(type(node), "_annstore_node", False) is True, type(node)
+            assert node.format == self.format_name, (name, node.format)
+            assert node.name == name
+        assert hasattr(root["a"], "create_group") and not hasattr(root["a/b/c"], "create_group")
+
+    @pytest.mark.parametrize("dtype", ["bool", "int8", "int16", "int32", "int64", "uint8", "uint16",
+                                       "uint32", "uint64", "float16", "float32", "float64",
+                                       "complex128"])
+    def test_store_dtype_exact(self, dtype: str, tmp_path: Path) -> None:
+        self._require_hierarchical()
+        dt = np.dtype(dtype)
+        data = (np.arange(12) % 2 if dt.kind == "b" else np.arange(12)).reshape(3, 4).astype(dt)
+        with self.open_root(tmp_path, "w") as root:
+            a = root.create_array("x", data=data)
+            assert np.dtype(a.dtype) == dt, f"create_array reports {a.dtype}, stored {dt}"
+            e = root.create_array("e", shape=(2, 3), dtype=dt)
+            assert np.dtype(e.dtype) == dt and tuple(e.shape) == (2, 3)
+        with self.open_root(tmp_path, "r") as root:
+            a = root["x"]
+            assert np.dtype(a.dtype) == dt, f"reopened array reports {a.dtype}, stored {dt}"
+            assert tuple(a.shape) == (3, 4)
+            for sel in ((), (slice(None),), (slice(1, 3), slice(0, 2))):
+                got = a[sel]
+                assert isinstance(got, np.ndarray), type(got)
+                assert got.dtype == dt, f"a[{sel}] returned {got.dtype}, stored {dt}"
+                np.testing.assert_array_equal(got, data[sel])
+            assert np.dtype(root["e"].dtype) == dt
+
+    @pytest.mark.parametrize("source", ["U", "O"])
+    def test_store_strings_are_object_str(self, source: str, tmp_path: Path) -> None:
+        self._require_hierarchical()
+        values = ["a", "", "bé", "中文", "x" * 40]
+        data = np.array(values, dtype=source)
+        with self.open_root(tmp_path, "w") as root:
+            a = root.create_array("s", data=data)
+            assert np.dtype(a.dtype) == np.dtype(object), f"string array reports dtype {a.dtype}"
+            root.create_array("m", data=np.array([["a", "b"], ["c", "d"]], dtype=source))
+        with self.open_root(tmp_path, "r") as root:
+            a = root["s"]
+            assert np.dtype(a.dtype) == np.dtype(object), f"reopened string array reports {a.dtype}"
+            for sel, want in (((), values), ((slice(1, 4),), values[1:4])):
+                got = a[sel]
+                assert isinstance(got, np.ndarray) and got.dtype == np.dtype(object), (
+                    f"a[{sel}] returned {type(got).__name__} of dtype {getattr(got, 'dtype', None)}"
+                    "; expected an object array of str"
+                )
+                assert [type(x) for x in got.tolist()] == [str] * len(want)
+                assert got.tolist() == want
+            m = root["m"][()]
+            assert m.dtype == np.dtype(object) and m.shape == (2, 2)
+            assert m.tolist() == [["a", "b"], ["c", "d"]]
+
+    def test_store_attribute_types(self, tmp_path: Path) -> None:
+        self._require_hierarchical()
+        values = {"s": "text", "i": 3, "f": 1.5, "b": True, "n": -7,
+                  "ls": ["a", "b"], "le": [], "lt": ("x", "y"), "vi": np.arange(3),
+                  "vf": np.array([1.5, 2.0])}
+        with self.open_root(tmp_path, "w") as root:
+            root.attrs.update(values)
+            g = root.create_group("g")
+            g.attrs["ls"] = ["c"]
+            a = g.create_array("a", data=np.arange(2))
+            a.attrs["i"] = 5
+        with self.open_root(tmp_path, "r") as root:
+            got = dict(root.attrs)
+            assert set(got) >= set(values)
+            for k in ("s", "i", "f", "b", "n"):
+                assert type(got[k]) is type(values[k]), f"attrs[{k!r}] read back as {type(got[k])}"
+                assert got[k] == values[k]
+            for k, want in (("ls", ["a", "b"]), ("le", []), ("lt", ["x", "y"])):
+                assert type(got[k]) is list, (
+                    f"attrs[{k!r}] read back as {type(got[k]).__name__}; lists (and tuples) "
+                    "must read back as list"
+                )
+                assert got[k] == want and all(type(x) is str for x in got[k])
+            for k in ("vi", "vf"):
+                v = got[k]
+                assert isinstance(v, list | np.ndarray) and not isinstance(v, tuple), type(v)
+                arr = np.asarray(v)
+                assert arr.dtype.kind == np.asarray(values[k]).dtype.kind
+                np.testing.assert_array_equal(arr, values[k])
+            assert root["g"].attrs["ls"] == ["c"] and type(root["g"].attrs["ls"]) is list
+            assert type(root["g/a"].attrs["i"]) is int and root["g/a"].attrs["i"] == 5
+            assert root.attrs.get("missing", "dflt") == "dflt"
+            with pytest.raises(KeyError):
+                root.attrs["missing"]
+
+    def test_store_attrs_mutate(self, root: Any) -> None:
+        root.attrs["a"] = 1
+        root.attrs["a"] = "two"
+        assert root.attrs["a"] == "two"
+        root.attrs.update({"b": 2, "c": [1.0]})
+        del root.attrs["b"]
+        assert "b" not in root.attrs and "a" in root.attrs
+        assert set(root.attrs.keys()) >= {"a", "c"}
+
+    def test_store_setitem(self, tmp_path: Path) -> None:
+        self._require_hierarchical()
+        with self.open_root(tmp_path, "w") as root:
+            a = root.create_array("a", data=np.zeros((4, 3), dtype=np.float64))
+            a[1:3] = np.ones((2, 3))
+            a[0, 1:] = [5.0, 6.0]
+            a[3] = 9.0
+            want = np.zeros((4, 3))
+            want[1:3], want[0, 1:], want[3] = 1.0, [5.0, 6.0], 9.0
+            np.testing.assert_array_equal(a[()], want)
+            b = root.create_array("b", shape=(5,), dtype=np.int32)
+            b[:] = np.arange(5, dtype=np.int32)
+        with self.open_root(tmp_path, "r+") as root:
+            np.testing.assert_array_equal(root["a"][()], want)
+            np.testing.assert_array_equal(root["b"][()], np.arange(5))
+            root["b"][2:4] = [-1, -2]
+        with self.open_root(tmp_path, "r") as root:
+            np.testing.assert_array_equal(root["b"][()], [0, 1, -1, -2, 4])
+            assert np.dtype(root["b"].dtype) == np.int32
+
+    def test_store_read_into(self, root: Any) -> None:
+        data = np.arange(30, dtype=np.float32).reshape(6, 5)
+        a = root.create_array("a", data=data)
+        out = np.empty((6, 5), dtype=np.float32)
+        a.read_into(out)
+        np.testing.assert_array_equal(out, data)
+        part = np.zeros((2, 5), dtype=np.float32)
+        a.read_into(part, (slice(2, 4), slice(None)))
+        np.testing.assert_array_equal(part, data[2:4])
+        one = np.zeros(3, dtype=np.float32)
+        a.read_into(one, (slice(1, 4), 2))
+        np.testing.assert_array_equal(one, data[1:4, 2])
+
+    def test_store_fancy_rows(self, root: Any) -> None:
+        data = np.arange(20).reshape(10, 2)
+        a = root.create_array("a", data=data)
+        if not getattr(a, "supports_fancy", False):
+            pytest.skip("the adapter's arrays declare no supports_fancy")
+        idx = np.array([0, 3, 4, 9])
+        np.testing.assert_array_equal(a[idx], data[idx])
+
+    def test_store_close_and_reopen(self, tmp_path: Path) -> None:
+        self._require_hierarchical()
+        with self.open_root(tmp_path, "w") as root:
+            root.create_group("g").create_array("x", data=np.arange(4))
+            root.attrs["k"] = "v"
+        with self.open_root(tmp_path, "a") as root:
+            assert root.attrs["k"] == "v"
+            root.create_array("y", data=np.ones(2))
+            root["g"].attrs["new"] = 1
+        with self.open_root(tmp_path, "r+") as root:
+            del root["g/x"]
+            root["g"].create_array("x", data=np.arange(3, dtype=np.int16))
+        with self.open_root(tmp_path, "r") as root:
+            assert set(root.keys()) == {"g", "y"}
+            assert list(root) == list(root.keys())
+            assert root["g"].attrs["new"] == 1
+            assert np.dtype(root["g/x"].dtype) == np.int16
+            np.testing.assert_array_equal(root["g/x"][()], np.arange(3))
+        with self.open_root(tmp_path, "w") as root:  # "w" truncates
+            assert list(root.keys()) == []
+            assert "k" not in root.attrs
+
+    def test_store_missing_keys(self, root: Any) -> None:
+        g = root.create_group("g")
+        g.create_array("x", data=np.arange(2))
+        for key in ("nope", "g/nope", "nope/deeper", "g/x/deeper"):
+            assert key not in root, key
+            with pytest.raises(KeyError):
+                root[key]
+        with pytest.raises(KeyError):
+            del root["nope"]
+        with pytest.raises(KeyError):
+            root["g"].attrs["nope"]
+        assert "x" in g and "g/x" in root
+
+    def test_store_nested_keys(self, root: Any) -> None:
+        a = root.create_group("a")
+        b = a.create_group("b")
+        b.create_array("c", data=np.arange(3))
+        assert "a/b/c" in root and "b/c" in a
+        np.testing.assert_array_equal(root["a/b/c"][()], np.arange(3))
+        np.testing.assert_array_equal(root["a"]["b"]["c"][()], np.arange(3))
+        assert set(root["a"].keys()) == {"b"} and set(root["a/b"].keys()) == {"c"}
+        del root["a/b/c"]
+        assert "a/b/c" not in root and "a/b" in root
+        with pytest.raises((ValueError, KeyError, TypeError)):  # a taken name
+            root.create_group("a")
+
+    # ------------------------------------------------------------------ backed mode
+    #
+    # ``FormatInfo.supports_backed = True`` promises: the store reopens by its path in modes
+    # "r" and "r+" and stays usable while open; arrays slice without loading whole (rows,
+    # sorted row indices, columns); in "r+" ``__setitem__`` and element writes persist; and
+    # ``close()`` releases it so the next access reopens it.
+
+    def _backed_adata(self, x_type: str) -> Any:
+        from .. import AnnData
+
+        rng = np.random.default_rng(0)
+        dense = (rng.random((12, 5)) * (rng.random((12, 5)) < 0.5)).astype(np.float32)
+        x = dense if x_type == "dense" else getattr(sparse, f"{x_type}_matrix")(dense)
+        obs = pd.DataFrame({"n": np.arange(12)}, index=pd.Index([f"c{i}" for i in range(12)], dtype="str"))
+        return AnnData(x, obs=obs), dense
+
+    @pytest.mark.parametrize("x_type", ["dense", "csr", "csc"])
+    def test_backed_read(self, x_type: str, tmp_path: Path) -> None:
+        from ..io import read, write
+
+        self._require_flag("supports_backed")
+        adata, dense = self._backed_adata(x_type)
+        path = self.store_path(tmp_path, "backed")
+        write(adata, path, format=self.format_name)
+        b = read(path, format=self.format_name, backed="r")
+        try:
+            assert b.isbacked
+            rows = [1, 4, 5, 11]
+
+            def arr(x: Any) -> np.ndarray:
+                return x.toarray() if sparse.issparse(x) else np.asarray(x)
+
+            np.testing.assert_array_equal(arr(b.X[2:7]), dense[2:7])
+            np.testing.assert_array_equal(arr(b[rows].X), dense[rows])
+            np.testing.assert_array_equal(arr(b[:, [0, 3]].X), dense[:, [0, 3]])
+            assert list(b.obs["n"]) == list(range(12))
+            b.file.close()
+            np.testing.assert_array_equal(arr(b.X[0:2]), dense[0:2])  # reopens the file
+            mem = b.to_memory()
+            assert not mem.isbacked
+            np.testing.assert_array_equal(arr(mem.X), dense)
+        finally:
+            b.file.close()
+
+    def test_backed_r_plus_writes_persist(self, tmp_path: Path) -> None:
+        from ..io import read, write
+
+        self._require_flag("supports_backed")
+        adata, dense = self._backed_adata("dense")
+        path = self.store_path(tmp_path, "backed")
+        write(adata, path, format=self.format_name)
+        b = read(path, format=self.format_name, backed="r+")
+        try:
+            b.X[0] = 100.0
+            b.X[2:4, 1] = [-1.0, -2.0]
+        finally:
+            b.file.close()
+        want = dense.copy()
+        want[0], want[2:4, 1] = 100.0, [-1.0, -2.0]
+        np.testing.assert_array_equal(np.asarray(read(path, format=self.format_name).X), want)
+
+    # ------------------------------------------------------------------ append
+    #
+    # ``FormatInfo.supports_append = True`` promises: arrays created with
+    # ``maxshape=(None, ...)`` (and optionally ``chunks``) grow and shrink with ``resize``,
+    # keeping their values; core's appenders (``CSRDataset.append`` in backed "r+",
+    # ``concat_on_disk`` writing its output, block-wise sparse writes) rely on it.
+
+    def test_append_resize(self, tmp_path: Path) -> None:
+        self._require_flag("supports_append")
+        with self.open_root(tmp_path, "w") as root:
+            a = root.create_array("a", shape=(4,), dtype=np.int64, maxshape=(None,), chunks=(2,))
+            a[:] = np.arange(4)
+            a.resize((10,))
+            assert tuple(a.shape) == (10,)
+            np.testing.assert_array_equal(a[0:4], np.arange(4))
+            a[4:10] = np.arange(4, 10)
+            a.resize((7,))
+            assert tuple(a.shape) == (7,)
+            assert np.dtype(a.dtype) == np.int64
+            m = root.create_array("m", data=np.ones((2, 3)), maxshape=(None, 3), chunks=(1, 3))
+            m.resize((4, 3))
+            m[2:4] = 2.0
+        with self.open_root(tmp_path, "r") as root:
+            np.testing.assert_array_equal(root["a"][()], np.arange(7))
+            np.testing.assert_array_equal(root["m"][()], [[1.0] * 3] * 2 + [[2.0] * 3] * 2)
+
+    def test_append_backed_sparse(self, tmp_path: Path) -> None:
+        from ..backed import sparse_dataset
+        from ..io import read_elem, write_elem
+
+        self._require_flag("supports_append")
+        x = sparse.random(6, 5, density=0.5, format="csr", random_state=2)
+        extra = sparse.random(3, 5, density=0.5, format="csr", random_state=3)
+        with self.open_root(tmp_path, "w") as root:
+            write_elem(root, "X", x)
+        with self.open_root(tmp_path, "r+") as root:
+            sparse_dataset(root["X"]).append(extra)
+        with self.open_root(tmp_path, "r") as root:
+            assert_equal(read_elem(root["X"]), sparse.vstack([x, extra]).tocsr())
+
+    def test_append_concat_on_disk(self, tmp_path: Path) -> None:
+        from .. import concat
+        from ..experimental import concat_on_disk
+        from ..io import read, write
+
+        self._require_flag("supports_append")
+        parts = [gen_adata((n, 4), X_type="csr", obsm_types=(), layers=False,
+                           uns=False, raw=False, nullable=False) for n in (5, 7)]
+        for i, p in enumerate(parts):
+            p.obs_names = [f"p{i}-{j}" for j in range(p.n_obs)]
+        paths = [self.store_path(tmp_path, f"in{i}") for i in range(2)]
+        for p, path in zip(parts, paths, strict=True):
+            write(p, path, format=self.format_name)
+        out = self.store_path(tmp_path, "out")
+        concat_on_disk(paths, out)
+        got = read(out, format=self.format_name)
+        want = concat(parts)
+        assert list(got.obs_names) == list(want.obs_names)
+        assert_equal(got.X, want.X)

@@ -1,7 +1,8 @@
 """A third-party plugin, known to annstore only through its entry point: a new element type.
 
 ``Points`` (x/y coordinates plus a coordinate reference name) is stored as a group holding two
-float arrays ``x`` and ``y`` and the attribute ``crs``, encoded as ``points`` v0.1.0.
+float arrays ``x`` and ``y`` and the attribute ``crs``, encoded as ``points`` v0.1.0; several
+concatenate along the observations (``annstore_concat_elems``).
 """
 
 from __future__ import annotations
@@ -66,3 +67,15 @@ def read_points(node, *, ctx):
 def annstore_register_encodings(registry):
     registry.register_writer(Points, POINTS, write_points)
     registry.register_reader(POINTS, read_points)
+
+
+@hookimpl
+def annstore_concat_elems(elems, axis):
+    """Points of several AnnData objects concatenate along the observations (same crs)."""
+    if axis != 0 or not all(isinstance(e, Points) for e in elems):
+        return None
+    crs = {e.crs for e in elems}
+    if len(crs) != 1:
+        raise ValueError(f"Cannot concatenate Points of different crs: {sorted(crs)}")
+    return Points(np.concatenate([e.x for e in elems]), np.concatenate([e.y for e in elems]),
+                  crs.pop())
