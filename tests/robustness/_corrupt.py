@@ -514,7 +514,7 @@ for line in sys.stdin:
             except BaseException as e:
                 print(json.dumps({"status": "mutate-failed", "text": repr(e)}), flush=True)
                 continue
-        if req.get("op") == "backed":
+        if req.get("op") == "backed" or req.get("backed"):
             a = annstore.read(path, req["format"], backed="r")
             a.to_memory()
             a.file.close()
@@ -641,9 +641,10 @@ def acceptable(out: Outcome, path: Path, case: Case) -> str | None:
 
 
 def run_cases(kind: str, base: Path, workdir: Path, *, workers: int = 2, timeout: float = 60.0,
-              ) -> tuple[list[Case], list[tuple[Case, Outcome]]]:
+              backed: bool = False) -> tuple[list[Case], list[tuple[Case, Outcome]]]:
     """Build and read every corrupt input of ``kind`` in ``workers`` reader subprocesses.
 
+    ``backed``: open each input with ``backed="r"`` and load it with ``to_memory()``.
     Returns all cases and each case with its outcome.
     """
     import threading
@@ -663,7 +664,8 @@ def run_cases(kind: str, base: Path, workdir: Path, *, workers: int = 2, timeout
                 if i is None:
                     return
                 dst = workdir / f"case{i}{SUFFIX[fmt]}"
-                out = pool.read(dst, fmt, op="case", kind=kind, base=str(base), index=i)
+                out = pool.read(dst, fmt, op="case", kind=kind, base=str(base), index=i,
+                                backed=backed)
                 results[i] = (cases[i], out)
         finally:
             pool.close()

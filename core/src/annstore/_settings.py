@@ -79,6 +79,25 @@ def _check_positive_int(name: str) -> Callable[[Any], Any]:
     return check
 
 
+def _parse_max_allocation(s: str) -> int | None:
+    if s.strip().lower() in {"", "none", "auto", "null"}:
+        return None
+    return _check_max_allocation(s)
+
+
+def _check_max_allocation(v: Any) -> int | None:
+    if v is None:
+        return None
+    if isinstance(v, str):
+        from ._limits import parse_bytes
+
+        v = parse_bytes(v)
+    if isinstance(v, bool) or not isinstance(v, int | float) or v != int(v) or v <= 0:
+        msg = f"Expected max_allocation to be a positive number of bytes (or None); got {v!r} instead."
+        raise SettingsError(msg)
+    return int(v)
+
+
 @dataclass(frozen=True, slots=True)
 class _Option:
     name: str
@@ -120,6 +139,11 @@ _OPTIONS: tuple[_Option, ...] = (
             _check_bool("auto_shard_zarr_v3", optional=True)),
     _Option("restrict_index_types", True, _parse_bool,
             "Only str indices are allowed for obs_names / var_names.", _check_bool("restrict_index_types")),
+    _Option("max_allocation", None, lambda s: _parse_max_allocation(s),
+            "Largest allocation in bytes a read may make from sizes a file declares (array "
+            "shapes, stored values, decompressed streams); beyond it the read raises "
+            "InvalidFileError. None: the memory available when the read runs. Accepts an int "
+            "or a string such as '8GiB'.", lambda v: _check_max_allocation(v)),
     _Option("allow_outside_data", False, _parse_bool,
             "Let reads return bytes stored outside the file or store named: HDF5 external "
             "links and soft links leaving the file, external raw storage and virtual datasets "

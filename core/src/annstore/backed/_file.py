@@ -403,6 +403,9 @@ def read_backed(
     ensure_registered()
     mgr = AnnDataFileManager(None, path, mode, format=format, storage_options=storage_options)
     root = mgr.root
+    from ._validate import check_backed_root, construct_backed
+
+    where = check_backed_root(root)  # X, raw and declared shapes, before anything is read
     ctx = ReadContext()
     d: dict[str, Any] = {}
     legacy_frames = False
@@ -440,7 +443,7 @@ def read_backed(
     fmt = mgr.format
     opts = dict(storage_options or {})
     mgr.close()
-    adata = AnnData(**d, filename=path, filemode=mode)
+    adata = construct_backed(where, AnnData, d, filename=path, filemode=mode)
     cur = getattr(adata, "file", None)
     if isinstance(cur, AnnDataFileManager) and (cur._format != fmt or opts):
         cur.close()

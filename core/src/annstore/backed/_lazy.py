@@ -139,6 +139,9 @@ def _dask_from_blocks(node: Any, shape: tuple[int, ...], dtype: np.dtype, meta: 
 def _sparse_lazy(node: Any, sfmt: str, chunks: Any) -> Any:
     from scipy import sparse
 
+    from ._sparse import check_structure
+
+    check_structure(node)  # shape attribute and array lengths agree (metadata only)
     s = node.attrs.get("shape", node.attrs.get("h5sparse_shape"))
     shape = (int(s[0]), int(s[1]))
     dataset = None

@@ -16,12 +16,21 @@ from typing import TYPE_CHECKING, Any, Literal
 import numpy as np
 from scipy import sparse
 
+from .._limits import check_allocation, check_indices, check_indptr
 from ..errors import InvalidFileError, ShapeMismatchError
 
 if TYPE_CHECKING:
     from ..types import BackedSparseSource, GroupLike
 
-__all__ = ["BaseCompressedSparseDataset", "CSCDataset", "CSRDataset", "sparse_dataset"]
+__all__ = [
+    "BaseCompressedSparseDataset",
+    "CSCDataset",
+    "CSRDataset",
+    "check_structure",
+    "check_values",
+    "checked_indptr",
+    "sparse_dataset",
+]
 
 #: Ranges of ``data``/``indices`` closer than this many elements are read as one range (one
 #: raw read costs about as much as copying ~16k extra values from the page cache) ...
@@ -176,7 +185,11 @@ class BaseCompressedSparseDataset:
         self._should_cache_indptr = should_cache_indptr
         self._indptr_node: Any = None
         self._get_source = get_sparse_source
+        check_structure(self._node)
         self._source: BackedSparseSource = get_sparse_source(self._node)
+        #: Whether the whole cached ``indptr`` was checked (once, when first loaded).
+        self._indptr_checked = False
+        self._vbytes: int | None = None
         if self._source.format != self.format:
             msg = f"Expected a {self.format} matrix at {node.name!r}; found {self._source.format}."
             raise InvalidFileError(msg, filename=node.filename, path=node.name)
@@ -229,13 +242,30 @@ class BaseCompressedSparseDataset:
         m, n = self.shape
         return (m, n) if self.format == "csr" else (n, m)
 
+    def _full_indptr(self) -> np.ndarray:
+        """The whole ``indptr``, checked (from 0, non-decreasing, to ``nnz``) when first loaded."""
+        if not self._indptr_checked:
+            ip = checked_indptr(self._source, self._node)
+            self._indptr_checked = True
+            return ip
+        return np.asarray(self._source.indptr())
+
     def _indptr_bounds(self, u: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """``indptr[u]`` and ``indptr[u + 1]`` for sorted unique major positions ``u``."""
+        """``indptr[u]`` and ``indptr[u + 1]`` for sorted unique major positions ``u``.
+
+        Without a cached ``indptr`` only the span ``u`` needs is read, and that span is checked
+        (bounded memory): non-decreasing, within ``[0, nnz]``, 0 at the first entry and ``nnz``
+        at the last."""
         if self._should_cache_indptr:
-            ip = self._source.indptr()
+            ip = self._full_indptr()
             return np.asarray(ip[u], dtype=np.int64), np.asarray(ip[u + 1], dtype=np.int64)
         lo, hi = int(u[0]), int(u[-1]) + 2
-        ip = np.asarray(self._indptr_range(lo, hi), dtype=np.int64)
+        raw = np.asarray(self._indptr_range(lo, hi))
+        if raw.shape != (hi - lo,):
+            raise _invalid(self._node, f"expected 'indptr[{lo}:{hi}]' of length {hi - lo}; got shape {raw.shape}.")
+        n_major = self._major_minor()[0]
+        check_indptr(raw, self._node, nnz=self.nnz, first=lo == 0, last=hi == n_major + 1)
+        ip = raw.astype(np.int64, copy=False)
         return ip[u - lo], ip[u + 1 - lo]
 
     def _indptr_range(self, lo: int, hi: int) -> Any:
@@ -256,8 +286,25 @@ class BaseCompressedSparseDataset:
         if u.size == 0:
             return sparse.csr_matrix((0, n_minor), dtype=self.dtype)
         starts, stops = self._indptr_bounds(u) if bounds is None else bounds
+        lengths = stops - starts
+        total = int(lengths.sum())
+        check_allocation(
+            total * self._value_bytes(), self._node,
+            f"reading {u.size} {'rows' if self.format == 'csr' else 'columns'} with {total} stored values",
+        )
         data, indices = _merge_and_read(self._source, starts, stops)
-        return _csr(data, indices, stops - starts, (u.size, n_minor))
+        self._check_values(data, indices, total, n_minor)
+        return _csr(data, indices, lengths, (u.size, n_minor))
+
+    def _value_bytes(self) -> int:
+        """Bytes one stored value takes in memory (its ``data`` item and its index)."""
+        if self._vbytes is None:
+            ind = self._node["indices"]
+            self._vbytes = self.dtype.itemsize + np.dtype(ind.dtype).itemsize  # type: ignore[union-attr]
+        return self._vbytes
+
+    def _check_values(self, data: np.ndarray, indices: np.ndarray, total: int, n_minor: int) -> None:
+        check_values(self._node, data, indices, total, n_minor)
 
     def _select_major(self, pos: np.ndarray, minor: np.ndarray | None) -> sparse.csr_matrix:
         n_minor = self._major_minor()[1]
@@ -312,8 +359,14 @@ class BaseCompressedSparseDataset:
     def to_memory(self) -> sparse.csr_matrix | sparse.csc_matrix:
         """The whole matrix as a scipy sparse matrix (or array, per ``settings.use_sparse_array_on_read``)."""
         n_major, n_minor = self._major_minor()
-        ip = np.asarray(self._source.indptr())
-        data, indices = self._source.read_nnz(0, int(ip[-1]) if ip.size else 0)
+        ip = self._full_indptr()
+        nnz = int(ip[-1]) if ip.size else 0
+        check_allocation(
+            nnz * self._value_bytes() + ip.nbytes, self._node,
+            f"reading the {self.format} matrix of shape {self.shape} with {nnz} stored values",
+        )
+        data, indices = self._source.read_nnz(0, nnz)
+        self._check_values(data, indices, nnz, n_minor)
         m = _csr(data, indices, np.diff(ip), (n_major, n_minor))
         return _as_output(m if self.format == "csr" else m.T.tocsc())
 
@@ -411,13 +464,14 @@ class BaseCompressedSparseDataset:
             del g.attrs["h5sparse_shape"]
         self._source = self._get_source(g)
         self._indptr_node = None
+        self._indptr_checked = False
 
     # -- anndata's cached arrays (read by some of anndata's tests and clients) -------------
 
     @property
     def _indptr(self) -> Any:
         """``indptr`` in memory when cached (``should_cache_indptr``), else the stored array."""
-        return self._source.indptr() if self._should_cache_indptr else self._node["indptr"]
+        return self._full_indptr() if self._should_cache_indptr else self._node["indptr"]
 
     @property
     def _indices(self) -> Any:
@@ -445,6 +499,48 @@ class CSCDataset(BaseCompressedSparseDataset):
     """A stored CSC matrix (columns are the major axis)."""
 
     format = "csc"
+
+
+def _invalid(node: Any, what: str) -> InvalidFileError:
+    from ..io.encodings._common import invalid
+
+    return invalid(node, what)
+
+
+def checked_indptr(source: BackedSparseSource, node: Any) -> np.ndarray:
+    """The whole ``indptr`` of ``source`` (the sparse matrix ``node``), checked: its length is
+    the major axis + 1, it starts at 0, never decreases and ends at the length of ``data``."""
+    ip = np.asarray(source.indptr())
+    m, n = source.shape
+    n_major = m if source.format == "csr" else n
+    if ip.shape != (n_major + 1,):
+        raise _invalid(node, f"expected 'indptr' of length {n_major + 1}; read shape {ip.shape}.")
+    check_indptr(ip, node, nnz=int(node["data"].shape[0]))
+    return ip
+
+
+def check_values(node: Any, data: Any, indices: Any, total: int, n_minor: int) -> None:
+    """Stored values read for a selection of ``node``: ``total`` of them, and every index within
+    the minor axis (``n_minor``), checked before scipy sees them."""
+    data, indices = np.asarray(data), np.asarray(indices)
+    if data.shape != (total,) or indices.shape != (total,):
+        raise _invalid(
+            node,
+            f"expected {total} stored values and indices for the selection; read "
+            f"{data.shape} and {indices.shape}.",
+        )
+    check_indices(indices, node, minor=n_minor)
+
+
+def check_structure(node: Any) -> None:
+    """The shape attribute and the three arrays of a stored sparse matrix agree (metadata only:
+    nothing is read), so a matrix declaring ``10**12`` rows over a short ``indptr`` fails when
+    it is opened, naming the file and the element."""
+    from ..io.encodings._sparse import check_sparse_node, sparse_shape
+    from ._source import sparse_format_of
+
+    attr = "shape" if "shape" in node.attrs or "h5sparse_shape" not in node.attrs else "h5sparse_shape"
+    check_sparse_node(node, sparse_format_of(node) or "csr", sparse_shape(node, attr))
 
 
 def _csr(data: np.ndarray, indices: np.ndarray, lengths: np.ndarray, shape: tuple[int, int]) -> sparse.csr_matrix:

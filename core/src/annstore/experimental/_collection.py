@@ -219,7 +219,11 @@ class BackedElement:
         self._source = None
         self._fallback = None
         fmt = sparse_format_of(node) if hasattr(node, "keys") else None
+        self._indptr: np.ndarray | None = None
         if fmt == "csr":
+            from ..backed._sparse import check_structure
+
+            check_structure(node)  # shape attribute and array lengths agree (metadata only)
             self._source = get_sparse_source(node)
             self.shape = tuple(self._source.shape)
             self.dtype = np.dtype(self._source.dtype)
@@ -267,6 +271,7 @@ class BackedElement:
             cm.__exit__(None, None, None)
         self._cm = None
         self._node = self._source = self._fallback = None
+        self._indptr = None
         self._pid = None
 
     def __getstate__(self) -> dict[str, Any]:
@@ -276,6 +281,7 @@ class BackedElement:
         self.__dict__.update(state)
         self._pid = None
         self._cm = self._node = self._source = self._fallback = None
+        self._indptr = None
 
     def __repr__(self) -> str:
         return f"<BackedElement {self.elem!r} of {self.path!r} shape={self.shape} dtype={self.dtype}>"
@@ -294,12 +300,20 @@ class BackedElement:
         return _take_cols(out, cols)
 
     def _read_csr(self, rows: np.ndarray) -> sparse.csr_matrix:
+        from .._limits import check_allocation
+        from ..backed._sparse import check_values, checked_indptr
+
         src = self._source
         assert src is not None
-        indptr = src.indptr()
+        if self._indptr is None:
+            self._indptr = checked_indptr(src, self._node)  # checked once, before any row
+        indptr = self._indptr
         starts, stops = _runs(rows)
-        data, indices = src.read_nnz_ranges(indptr[starts], indptr[stops])
         lengths = indptr[rows + 1] - indptr[rows]
+        total = int(lengths.sum())
+        check_allocation(total * (self.dtype.itemsize + 8), self._node, f"reading {rows.size} rows with {total} stored values")
+        data, indices = src.read_nnz_ranges(indptr[starts], indptr[stops])
+        check_values(self._node, data, indices, total, self.shape[1])
         new_indptr = np.zeros(rows.size + 1, dtype=np.int64)
         np.cumsum(lengths, out=new_indptr[1:])
         return sparse.csr_matrix((data, indices, new_indptr), shape=(rows.size, self.shape[1]))

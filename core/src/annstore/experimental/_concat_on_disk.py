@@ -331,7 +331,9 @@ class _Stored:
         self._indptr: np.ndarray | None = None
         if self.format is not None:
             from ..backed._source import get_sparse_source
+            from ..backed._sparse import check_structure
 
+            check_structure(node)  # shape attribute and array lengths agree (metadata only)
             self._source = get_sparse_source(node)  # type: ignore[arg-type]
             self.shape: tuple[int, ...] = tuple(int(s) for s in self._source.shape)
             self.dtype = np.dtype(self._source.dtype)
@@ -368,7 +370,9 @@ class _Stored:
 
     def indptr(self) -> np.ndarray:
         if self._indptr is None:
-            self._indptr = np.asarray(self._src().indptr(), dtype=np.int64)
+            from ..backed._sparse import checked_indptr
+
+            self._indptr = checked_indptr(self._src(), self.node).astype(np.int64, copy=False)
         return self._indptr
 
     @property
@@ -438,6 +442,9 @@ class _Stored:
             ip = self.indptr()
             lo, hi = int(ip[start]), int(ip[stop])
             data, indices = self._src().read_nnz(lo, hi)
+            from ..backed._sparse import check_values
+
+            check_values(self.node, data, indices, hi - lo, self.width)
             ptr = ip[start : stop + 1] - lo
             idx_dt = np.int64 if max(hi - lo, self.width) > np.iinfo(np.int32).max else np.int32
             cls = sparse.csr_matrix if self.format == "csr" else sparse.csc_matrix

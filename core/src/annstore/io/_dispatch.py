@@ -138,18 +138,10 @@ def malformed(e: BaseException, callback: Any = None) -> bool:
     )
 
 
-def _max_read_bytes() -> int:
-    """Bytes one array read may allocate: the machine's physical memory."""
-    import os
-
-    try:
-        return int(os.sysconf("SC_PAGE_SIZE")) * int(os.sysconf("SC_PHYS_PAGES"))
-    except (ValueError, OSError, AttributeError):  # pragma: no cover - non-POSIX
-        return 1 << 40
-
-
 def check_array_size(node: Any, what: str = "") -> None:
-    """Refuse to read array ``node`` when its declared shape needs more than physical memory.
+    """Refuse to read array ``node`` when its declared shape (or one stored chunk, which the
+    storage library decompresses whole) needs more than the allocation budget
+    (``settings.max_allocation``, see :mod:`annstore._limits`).
 
     Called before allocating, so a file declaring a shape of ``10**15`` raises
     :class:`InvalidFileError` instead of ``MemoryError`` (or the OOM killer).
@@ -157,6 +149,8 @@ def check_array_size(node: Any, what: str = "") -> None:
     import math
 
     import numpy as np
+
+    from .._limits import check_allocation
 
     shape = tuple(getattr(node, "shape", ()) or ())
     try:
@@ -170,16 +164,16 @@ def check_array_size(node: Any, what: str = "") -> None:
         itemsize = max(int(np.dtype(node.dtype).itemsize), 8 if np.dtype(node.dtype).kind == "O" else 1)
     except TypeError:
         itemsize = 8
-    need = math.prod(dims) * itemsize
-    limit = _max_read_bytes()
-    if need > limit:
-        label = f" {what}" if what else ""
-        msg = (
-            f"expected an array{label} that fits in memory; its declared shape {shape} "
-            f"(dtype {node.dtype}) needs {need / 2**30:.3g} GiB, more than this machine's "
-            f"{limit / 2**30:.3g} GiB. The file is corrupt, or use backed/lazy reading."
+    label = f"the array{' ' + what if what else ''}"
+    check_allocation(
+        math.prod(dims) * itemsize, node, f"reading {label} (declared shape {shape}, dtype {node.dtype})"
+    )
+    chunks = getattr(node, "chunks", None)
+    if isinstance(chunks, tuple) and all(isinstance(c, int | np.integer) for c in chunks):
+        check_allocation(
+            math.prod(int(c) for c in chunks) * itemsize, node,
+            f"one stored chunk of {label} (declared chunk shape {chunks}, dtype {node.dtype})",
         )
-        raise _invalid(node, msg)
 
 
 def _invalid(node: Any, what: str) -> InvalidFileError:

@@ -28,6 +28,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 from scipy import sparse
 
+from ..._limits import check_allocation, check_indices, check_indptr, check_lengths
 from ..._settings import settings
 from .._spec import IOSpec
 from . import ENCODINGS
@@ -37,7 +38,7 @@ if TYPE_CHECKING:
     from ...types import GroupLike
     from .._dispatch import ReadContext, WriteContext
 
-__all__ = ["CSC_MATRIX", "CSR_MATRIX", "build_sparse", "write_sparse"]
+__all__ = ["CSC_MATRIX", "CSR_MATRIX", "build_sparse", "check_sparse_node", "sparse_nbytes", "write_sparse"]
 
 CSR_MATRIX = IOSpec("csr_matrix", "0.1.0")
 CSC_MATRIX = IOSpec("csc_matrix", "0.1.0")
@@ -93,56 +94,49 @@ def sparse_shape(node: GroupLike, attr: str = "shape") -> tuple[int, int]:
     return int(shape[0]), int(shape[1])
 
 
-def _indices_in_range(indices: np.ndarray, minor: int) -> bool:
-    """Whether all ``indices`` lie in ``[0, minor)``, in one pass over the data.
-
-    Viewed as unsigned, negative signed values become larger than any valid index, so one
-    ``max`` checks both bounds.
-    """
-    if indices.dtype.kind == "i":
-        indices = indices.view(indices.dtype.str.replace("i", "u"))
-    return int(indices.max()) < minor
+def sparse_nbytes(data: Any, indices: Any, indptr: Any) -> int:
+    """Bytes that reading the three arrays of a CSR/CSC matrix allocates (declared sizes)."""
+    return sum(
+        int(np.prod(a.shape, dtype=np.int64)) * max(np.dtype(a.dtype).itemsize, 1)
+        for a in (data, indices, indptr)
+    )
 
 
-def build_sparse(node: GroupLike, fmt: str, shape: tuple[int, int]) -> Any:
-    """Read and validate ``data``/``indices``/``indptr`` of ``node`` into a scipy object."""
+def check_sparse_node(node: GroupLike, fmt: str, shape: tuple[int, int]) -> tuple[Any, Any, Any]:
+    """The ``data``/``indices``/``indptr`` arrays of ``node``, checked without reading them:
+    1-d, lengths consistent with ``shape`` and each other, integer index arrays."""
     dnode = child(node, "data", array=True)
     inode = child(node, "indices", array=True)
     pnode = child(node, "indptr", array=True)
-    major, minor = (shape[0], shape[1]) if fmt == "csr" else (shape[1], shape[0])
     for name, n in (("data", dnode), ("indices", inode), ("indptr", pnode)):
         if len(n.shape) != 1:
             raise invalid(node, f"expected 1-d {name!r}; got shape {tuple(n.shape)}.")
-    if pnode.shape[0] != major + 1:
-        raise invalid(
-            node,
-            f"expected 'indptr' of length {major + 1} for a {fmt} matrix of shape {shape}; "
-            f"got length {pnode.shape[0]}.",
-        )
-    nnz = dnode.shape[0]
-    if inode.shape[0] != nnz:
-        raise invalid(
-            node, f"expected 'data' and 'indices' of equal length; got {nnz} and {inode.shape[0]}."
-        )
+    check_lengths(node, fmt, shape, int(pnode.shape[0]), int(dnode.shape[0]), int(inode.shape[0]))
+    for name, n in (("indices", inode), ("indptr", pnode)):
+        if np.dtype(n.dtype).kind not in "iu":
+            raise invalid(node, f"expected integer {name!r}; got dtype {np.dtype(n.dtype)}.")
+    return dnode, inode, pnode
+
+
+def build_sparse(node: GroupLike, fmt: str, shape: tuple[int, int]) -> Any:
+    """Read and validate ``data``/``indices``/``indptr`` of ``node`` into a scipy object.
+
+    Lengths, dtypes and the allocation budget are checked before anything is read; ``indptr``
+    (from 0, non-decreasing, to ``nnz``) before ``data``/``indices``; the index range before
+    scipy sees them.
+    """
+    dnode, inode, pnode = check_sparse_node(node, fmt, shape)
+    minor = shape[1] if fmt == "csr" else shape[0]
+    nnz = int(dnode.shape[0])
+    check_allocation(
+        sparse_nbytes(dnode, inode, pnode), node,
+        f"reading the {fmt} matrix of shape {shape} with {nnz} stored values",
+    )
     indptr = np.asarray(pnode[...])
-    if indptr.dtype.kind not in "iu":
-        raise invalid(node, f"expected integer 'indptr'; got dtype {indptr.dtype}.")
-    if indptr[0] != 0 or indptr[-1] != nnz or (major and np.any(np.diff(indptr) < 0)):
-        raise invalid(
-            node,
-            f"expected 'indptr' non-decreasing from 0 to nnz={nnz}; got from {int(indptr[0])} "
-            f"to {int(indptr[-1])}" + (" (decreasing)" if np.any(np.diff(indptr) < 0) else "") + ".",
-        )
+    check_indptr(indptr, node, nnz=nnz)
     data = np.asarray(dnode[...])
     indices = np.asarray(inode[...])
-    if indices.dtype.kind not in "iu":
-        raise invalid(node, f"expected integer 'indices'; got dtype {indices.dtype}.")
-    if nnz and not _indices_in_range(indices, minor):
-        raise invalid(
-            node,
-            f"expected 'indices' in [0, {minor}); found values from {int(indices.min())} to "
-            f"{int(indices.max())}.",
-        )
+    check_indices(indices, node, minor=minor)
     if settings.use_sparse_array_on_read:
         cls = sparse.csr_array if fmt == "csr" else sparse.csc_array
     else:
