@@ -26,6 +26,7 @@ __all__ = [
     "InvalidFileError",
     "OldFormatWarning",
     "PluginConflictError",
+    "PluginError",
     "PluginLoadWarning",
     "SettingsError",
     "ShapeMismatchError",
@@ -72,6 +73,17 @@ class EncodingNotFoundError(AnnstoreError, LookupError):
 
 class PluginConflictError(AnnstoreError, ValueError):
     """Two plugins registered different functions under the same registry key."""
+
+
+class PluginError(AnnstoreError, RuntimeError):
+    """A plugin broke the contract: a hook returned the wrong thing, or its own code failed.
+
+    The message names the plugin (and the reader, writer or hook); ``plugin`` holds its name.
+    """
+
+    def __init__(self, msg: str, *, plugin: str = "") -> None:
+        super().__init__(msg)
+        self.plugin = plugin
 
 
 class ElementWriteError(AnnstoreError, ValueError):

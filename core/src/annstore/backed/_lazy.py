@@ -367,7 +367,7 @@ def _open_root(store: Any, fmt: str | None) -> tuple[Any, bool]:
     """Open ``store`` read-only: ``(root, owned)`` where ``owned`` means we must close it."""
     from ..io._dispatch import as_node
     from ..io._guess import guess_format
-    from ..io._plugins import get_plugin_manager
+    from ..io._plugins import open_store_root
 
     if not isinstance(store, str | Path) and hasattr(store, "__fspath__") is False:
         try:
@@ -382,7 +382,7 @@ def _open_root(store: Any, fmt: str | None) -> tuple[Any, bool]:
                 fmt = guess_format(store)
             except Exception:  # noqa: BLE001 - mappings and stores: zarr
                 fmt = "zarr"
-    root = get_plugin_manager().hook.annstore_open_store(path=store, format=fmt, mode="r", storage_options={})
+    root = open_store_root(store, format=fmt, mode="r")
     if root is None:
         from ..io._api import require_format
 

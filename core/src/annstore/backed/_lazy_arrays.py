@@ -23,13 +23,13 @@ __all__ = ["CategoricalArray", "MaskedArray", "StoreArrayWrapper"]
 def _reopen_column(path: Any, fmt: str | None, elem_name: str) -> Any:
     """Unpickle a lazy column of a file: reopen the file read-only, rebuild the column."""
     from ..io._dispatch import as_node  # noqa: F401 - plugins register node adapters
-    from ..io._plugins import get_plugin_manager
+    from ..io._plugins import open_store_root
     from ._lazy import _lazy_column
 
     key = (str(path), fmt)
     root = _OPEN_ROOTS.get(key)
     if root is None:
-        root = get_plugin_manager().hook.annstore_open_store(path=path, format=fmt, mode="r", storage_options={})
+        root = open_store_root(path, format=fmt, mode="r")
         _OPEN_ROOTS[key] = root
     return _lazy_column(root[elem_name], None)
 

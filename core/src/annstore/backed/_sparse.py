@@ -400,6 +400,9 @@ class BaseCompressedSparseDataset:
                 f"{self._node.name!r})."
             )
             raise ValueError(msg)
+        from ..io._guess import require_capability
+
+        require_capability(self._node.format, "supports_append", "appending to a sparse dataset")
         ip_dtype = np.dtype(self._node["indptr"].dtype)  # type: ignore[union-attr]
         if ip_dtype == np.int32:  # as anndata: a 32-bit indptr is not widened
             new_nnz = int(self._node["indices"].shape[0]) + int(sparse_matrix.indices.shape[0])  # type: ignore[union-attr]

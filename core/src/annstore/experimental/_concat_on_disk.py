@@ -950,6 +950,9 @@ def _concat_inputs(
     layer_keys = intersect_keys(layer_keys_per) if join == "inner" else union_keys(layer_keys_per)
 
     with _open_output(out_file) as out:
+        from ..io._guess import require_capability
+
+        require_capability(out.format, "supports_append", "concat_on_disk (writing its output)")
         write_anndata_to(out, skeleton)
         del skeleton
         n_total = sum(sizes)

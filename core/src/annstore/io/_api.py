@@ -16,7 +16,8 @@ from ..errors import CapabilityError, UnknownFormatError
 from ._atomic import TMP_MARK, atomic_target, is_local_path
 from ._dispatch import ReadContext, WriteContext
 from ._guess import _suffix_match, guess_format, require_format
-from ._plugins import get_plugin_manager
+from ._identity import pin_path
+from ._plugins import get_plugin_manager, open_store_root
 
 if TYPE_CHECKING:
     from .._anndata import AnnData
@@ -76,9 +77,7 @@ def open_store(
     if not info.hierarchical:
         msg = f"Format {fmt!r} is not hierarchical; it has no store to open. Use annstore.read()."
         raise CapabilityError(msg)
-    root = get_plugin_manager().hook.annstore_open_store(
-        path=path, format=fmt, mode=mode, storage_options=dict(storage_options or {})
-    )
+    root = open_store_root(path, format=fmt, mode=mode, storage_options=dict(storage_options or {}))
     if root is None:
         msg = f"The {fmt!r} plugin did not open {str(path)!r}."
         raise UnknownFormatError(msg)
