@@ -112,48 +112,16 @@ class AnnDataFileManager:
         if not info.supports_backed:
             msg = f"Format {self.format!r} does not support backed mode."
             raise CapabilityError(msg)
-        from ..io._identity import pin_path
-
-        for attempt in range(_OPEN_RETRIES):
-            pin = pin_path(self._filename) if isinstance(self._filename, Path) else None
-            root = open_store_root(
-                self._filename, format=self.format, mode=self._filemode,
-                storage_options=dict(self._storage_options),
-            )
-            if root is None:
-                msg = f"The {self.format!r} plugin did not open {str(self._filename)!r}."
-                raise OSError(msg)
-            if pin is None or pin.matches():
-                break
-            close = getattr(root, "close", None)  # replaced while opening: open the new one
-            if close is not None:
-                close()
-            if attempt + 1 == _OPEN_RETRIES:
-                raise _replaced(self._filename, "/")
-        self._adopt(pin, root)
+        root = open_store_root(
+            self._filename, format=self.format, mode=self._filemode,
+            storage_options=dict(self._storage_options),
+        )
+        if root is None:
+            msg = f"The {self.format!r} plugin did not open {str(self._filename)!r}."
+            raise OSError(msg)
         self._root = root
+        self._stat = _stat_id(self._filename) if isinstance(self._filename, Path) else None
         self._cache.clear()
-
-    def _adopt(self, pin: Any, root: Any) -> None:
-        """Keep the first pin; a later open of another file is allowed only after our own write."""
-        from ..io._atomic import written_here
-
-        old = self._pin
-        if pin is None or old is None:
-            self._pin = pin if old is None else old
-            return
-        if old.same_store(pin):
-            pin.close()
-            return
-        if written_here(self._filename):
-            old.close()
-            self._pin = pin
-            return
-        pin.close()
-        close = getattr(root, "close", None)
-        if close is not None:
-            close()
-        raise _replaced(self._filename, "/")
 
     def close(self) -> None:
         """Close the backing file; the filename is kept (X access reopens it)."""
