@@ -16,7 +16,6 @@ from ..errors import CapabilityError, UnknownFormatError
 from ._atomic import TMP_MARK, atomic_target, is_local_path
 from ._dispatch import ReadContext, WriteContext
 from ._guess import _suffix_match, guess_format, require_format
-from ._identity import pin_path
 from ._plugins import get_plugin_manager, open_store_root
 
 if TYPE_CHECKING:
