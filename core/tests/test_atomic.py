@@ -7,6 +7,7 @@ from pathlib import Path
 import pytest
 
 from annstore.io._atomic import TMP_MARK, atomic_target
+from annstore.io._identity import read_token
 
 
 def _leftovers(d: Path) -> list[str]:
@@ -32,17 +33,18 @@ def test_file_replaced_only_on_success(tmp_path: Path):
 def test_directory_replaced_only_on_success(tmp_path: Path):
     target = tmp_path / "a.zarr"
     target.mkdir()
-    (target / "old").write_text("1")
+    (target / "zarr.json").write_text("1")  # a store: only a store (or nothing) is replaced
     with pytest.raises(KeyError), atomic_target(target) as tmp:
         tmp.mkdir()
         (tmp / "new").write_text("2")
         raise KeyError("boom")
-    assert sorted(p.name for p in target.iterdir()) == ["old"]
+    assert sorted(p.name for p in target.iterdir()) == ["zarr.json"]
     assert _leftovers(tmp_path) == []
     with atomic_target(target) as tmp:
         tmp.mkdir()
         (tmp / "new").write_text("2")
     assert sorted(p.name for p in target.iterdir()) == ["new"]
+    assert read_token(target) is not None  # every store written gets a fresh generation token
     assert _leftovers(tmp_path) == []
 
 
@@ -87,11 +89,11 @@ def test_writer_killed_between_directory_renames_is_restored(tmp_path: Path):
     dead = _dead_pid()
     aside = tmp_path / f"{TMP_MARK}old-{dead}-abc-a.zarr"
     aside.mkdir()
-    (aside / "old").write_text("1")
+    (aside / "zarr.json").write_text("1")
     new = tmp_path / f"{TMP_MARK}{dead}-def-a.zarr"
     new.mkdir()
     with atomic_target(target) as tmp:
-        assert sorted(p.name for p in target.iterdir()) == ["old"]  # restored before writing
+        assert sorted(p.name for p in target.iterdir()) == ["zarr.json"]  # restored before writing
         tmp.mkdir()
         (tmp / "newest").write_text("3")
     assert sorted(p.name for p in target.iterdir()) == ["newest"]

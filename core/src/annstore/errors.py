@@ -12,6 +12,7 @@ file 'pbmc.h5ad'``.
 
 from __future__ import annotations
 
+import errno
 from typing import Any
 
 __all__ = [
@@ -21,6 +22,7 @@ __all__ = [
     "ElementWriteError",
     "EncodingNotFoundError",
     "ExperimentalFeatureWarning",
+    "FileReplacedError",
     "FormatNotInstalledError",
     "ImplicitModificationWarning",
     "InvalidFileError",
@@ -30,9 +32,13 @@ __all__ = [
     "PluginLoadWarning",
     "SettingsError",
     "ShapeMismatchError",
+    "TargetExistsError",
+    "TargetIsADirectoryError",
+    "TargetPermissionError",
     "UnknownFormatError",
     "UnknownSettingError",
     "UnsupportedValueError",
+    "WriteTargetError",
     "WriteWarning",
     "add_note_once",
 ]
@@ -108,6 +114,57 @@ class InvalidFileError(AnnstoreError, ValueError):
         super().__init__(msg)
         self.filename = filename
         self.path = path
+
+
+class WriteTargetError(AnnstoreError, OSError):
+    """A whole-file write refused its target; nothing was changed.
+
+    ``filename`` is the target as given, ``path`` the element (``"/"``: the whole file).
+    """
+
+    _errno: int | None = None
+
+    def __init__(self, msg: str, *, filename: Any = None, path: str = "/") -> None:
+        super().__init__(msg)
+        self.errno = self._errno
+        self.filename = filename
+        self.path = path
+
+    def __str__(self) -> str:
+        return str(self.args[0])
+
+
+class TargetExistsError(WriteTargetError, FileExistsError):
+    """The target is of another kind (a file where a directory store goes) or not a store."""
+
+    _errno = errno.EEXIST
+
+
+class TargetIsADirectoryError(WriteTargetError, IsADirectoryError):
+    """The target of a single-file write (h5ad, loom, zarr zip) is a directory."""
+
+    _errno = errno.EISDIR
+
+
+class TargetPermissionError(WriteTargetError, PermissionError):
+    """The target (or its directory) may not be written by this user."""
+
+    _errno = errno.EACCES
+
+
+class FileReplacedError(AnnstoreError, OSError):
+    """The file or store a reader or backed object opened was replaced by another writer.
+
+    ``filename`` names the file, ``path`` the element being accessed.
+    """
+
+    def __init__(self, msg: str, *, filename: Any = None, path: str = "/") -> None:
+        super().__init__(msg)
+        self.filename = filename
+        self.path = path
+
+    def __str__(self) -> str:
+        return str(self.args[0])
 
 
 class AnnstoreWarning(UserWarning):

@@ -4,6 +4,7 @@ implementation of the model's :class:`~annstore._backing.BackingProvider`."""
 from __future__ import annotations
 
 import os
+import time
 import weakref
 from collections.abc import Iterator, Mapping
 from pathlib import Path
@@ -11,7 +12,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from ..errors import CapabilityError
+from ..errors import CapabilityError, FileReplacedError
 
 if TYPE_CHECKING:
     from .._anndata import AnnData
@@ -29,12 +30,17 @@ __all__ = [
 ]
 
 
-def _stat_id(path: Path | None) -> tuple[int, int] | None:
-    try:
-        st = os.stat(path) if path is not None else None
-    except OSError:
-        return None
-    return None if st is None else (st.st_dev, st.st_ino)
+#: How often opening a backed object is retried when its file is replaced meanwhile.
+_OPEN_RETRIES = 5
+
+
+def _replaced(filename: Any, element: str) -> FileReplacedError:
+    msg = (
+        f"The backing file {str(filename)!r} was replaced by another writer after this backed "
+        f"AnnData opened it; element {element!r} is not read from the new file (obs, var and "
+        "X would come from different files). Open it again: annstore.read(..., backed=...)."
+    )
+    return FileReplacedError(msg, filename=str(filename), path=element)
 
 
 class AnnDataFileManager:
@@ -42,8 +48,11 @@ class AnnDataFileManager:
 
     Holds the store's root group opened in ``filemode``. ``close()`` keeps the filename, and
     the next access to X reopens the file (as anndata does). A whole-file write to the
-    backing path (``adata.write()``) replaces the file atomically; the manager notices the
-    new file and reopens it.
+    backing path by this process (``adata.write()``) replaces the file atomically; the
+    manager notices the new file and reopens it. A replacement by any other writer is
+    detected (:class:`~annstore.io._identity.StorePin`: a held descriptor and the store's
+    generation token, not a bare inode number) and raises :class:`FileReplacedError` at the
+    next access instead of switching files.
     """
 
     def __init__(
@@ -61,7 +70,7 @@ class AnnDataFileManager:
         self._format = format
         self._storage_options = dict(storage_options or {})
         self._root: GroupLike | None = None
-        self._stat: tuple[int, int] | None = None
+        self._pin: Any = None  # StorePin of the file opened first (local paths)
         self._cache: dict[str, Any] = {}
         if self._filename is not None:
             self.open()
@@ -112,16 +121,48 @@ class AnnDataFileManager:
         if not info.supports_backed:
             msg = f"Format {self.format!r} does not support backed mode."
             raise CapabilityError(msg)
-        root = open_store_root(
-            self._filename, format=self.format, mode=self._filemode,
-            storage_options=dict(self._storage_options),
-        )
-        if root is None:
-            msg = f"The {self.format!r} plugin did not open {str(self._filename)!r}."
-            raise OSError(msg)
+        from ..io._identity import pin_path
+
+        for attempt in range(_OPEN_RETRIES):
+            pin = pin_path(self._filename) if isinstance(self._filename, Path) else None
+            root = open_store_root(
+                self._filename, format=self.format, mode=self._filemode,
+                storage_options=dict(self._storage_options),
+            )
+            if root is None:
+                msg = f"The {self.format!r} plugin did not open {str(self._filename)!r}."
+                raise OSError(msg)
+            if pin is None or pin.matches():
+                break
+            close = getattr(root, "close", None)  # replaced while opening: open the new one
+            if close is not None:
+                close()
+            if attempt + 1 == _OPEN_RETRIES:
+                raise _replaced(self._filename, "/")
+        self._adopt(pin, root)
         self._root = root
-        self._stat = _stat_id(self._filename) if isinstance(self._filename, Path) else None
         self._cache.clear()
+
+    def _adopt(self, pin: Any, root: Any) -> None:
+        """Keep the first pin; a later open of another file is allowed only after our own write."""
+        from ..io._atomic import written_here
+
+        old = self._pin
+        if pin is None or old is None:
+            self._pin = pin if old is None else old
+            return
+        if old.same_store(pin):
+            pin.close()
+            return
+        if written_here(self._filename):
+            old.close()
+            self._pin = pin
+            return
+        pin.close()
+        close = getattr(root, "close", None)
+        if close is not None:
+            close()
+        raise _replaced(self._filename, "/")
 
     def close(self) -> None:
         """Close the backing file; the filename is kept (X access reopens it)."""
@@ -134,11 +175,19 @@ class AnnDataFileManager:
 
     @property
     def root(self) -> GroupLike:
-        """The store's root group, reopened if closed or replaced on disk."""
-        if self._root is not None and isinstance(self._filename, Path):
-            cur = _stat_id(self._filename)
-            if cur is not None and cur != self._stat:
-                self.close()
+        """The store's root group, reopened if closed or replaced on disk by this process.
+
+        Raises :class:`FileReplacedError` if another writer replaced the file.
+        """
+        return self._checked_root("/")
+
+    def _checked_root(self, element: str) -> GroupLike:
+        from ..io._atomic import written_here
+
+        if self._root is not None and self._pin is not None and not self._pin.matches():
+            if not written_here(self._filename):
+                raise _replaced(self._filename, element)
+            self.close()
         if self._root is None:
             self.open()
         assert self._root is not None
@@ -149,7 +198,7 @@ class AnnDataFileManager:
     def __getitem__(self, key: str) -> Any:
         """The storage library's own object at ``key`` (an ``h5py.Dataset``/``Group``, a zarr
         array/group), as anndata's ``adata.file[key]`` gives."""
-        node = self.root[key]
+        node = self._checked_root(key)[key]
         return getattr(node, "native", node)
 
     def __contains__(self, key: object) -> bool:
@@ -167,7 +216,7 @@ class AnnDataFileManager:
 
         Objects are cached while the file stays open, so the indptr of a sparse X is read once.
         """
-        root = self.root
+        root = self._checked_root(key)
         if key in self._cache:
             return self._cache[key]
         if key not in root:
@@ -194,6 +243,7 @@ class AnnDataFileManager:
     def __getstate__(self) -> dict[str, Any]:
         state = self.__dict__.copy()
         state["_root"] = None
+        state["_pin"] = None
         state["_cache"] = {}
         state["_adata_ref"] = None
         return state
@@ -370,6 +420,10 @@ FILE_BACKING = _FileBacking()
 # ------------------------------------------------------------------------------ reading
 
 
+class _ReplacedWhileOpening(Exception):
+    pass
+
+
 def read_backed(
     path: Any,
     *,
@@ -390,11 +444,24 @@ def read_backed(
         writes back to the same file).
     storage_options
         Passed to the storage plugin.
-    """
-    from .._anndata import AnnData
-    from ..io._dispatch import ReadContext
-    from ..io.encodings._anndata import _MAPPINGS, _read_frame
 
+    Raises
+    ------
+    FileReplacedError
+        The file was replaced by another writer during each attempt to open it (a file
+        replaced while it is opened is opened again, so obs/var and X come from one file).
+    """
+    for attempt in range(_OPEN_RETRIES):
+        try:
+            return _read_backed_once(path, format=format, mode=mode, storage_options=storage_options)
+        except (_ReplacedWhileOpening, FileReplacedError):
+            time.sleep(0.01 * 2**attempt)
+    raise _replaced(path, "/")
+
+
+def _read_backed_once(
+    path: Any, *, format: str | None, mode: str, storage_options: Mapping[str, Any] | None
+) -> AnnData:
     if mode not in ("r", "r+"):
         msg = f"Expected backed mode 'r' or 'r+'; got {mode!r} instead."
         raise ValueError(msg)
@@ -402,6 +469,28 @@ def read_backed(
 
     ensure_registered()
     mgr = AnnDataFileManager(None, path, mode, format=format, storage_options=storage_options)
+    try:
+        adata = _read_backed_parts(mgr, path, mode, storage_options)
+    except Exception as e:
+        if mgr._pin is not None and not mgr._pin.matches():
+            raise _ReplacedWhileOpening from e
+        raise
+    cur = getattr(adata, "file", None)
+    new_pin = getattr(cur, "_pin", None)
+    if mgr._pin is not None and (new_pin is None or not mgr._pin.same_store(new_pin)):
+        if isinstance(cur, AnnDataFileManager):
+            cur.close()
+        raise _ReplacedWhileOpening
+    return adata
+
+
+def _read_backed_parts(
+    mgr: AnnDataFileManager, path: Any, mode: str, storage_options: Mapping[str, Any] | None
+) -> AnnData:
+    from .._anndata import AnnData
+    from ..io._dispatch import ReadContext
+    from ..io.encodings._anndata import _MAPPINGS, _read_frame
+
     root = mgr.root
     from ._validate import check_backed_root, construct_backed
 
@@ -443,6 +532,8 @@ def read_backed(
     fmt = mgr.format
     opts = dict(storage_options or {})
     mgr.close()
+    if mgr._pin is not None and not mgr._pin.matches():
+        raise _ReplacedWhileOpening
     adata = construct_backed(where, AnnData, d, filename=path, filemode=mode)
     cur = getattr(adata, "file", None)
     if isinstance(cur, AnnDataFileManager) and (cur._format != fmt or opts):

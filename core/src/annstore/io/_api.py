@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import time
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
@@ -12,10 +11,11 @@ from types import MappingProxyType
 from typing import TYPE_CHECKING, Any, Literal
 
 from .._anndata import _strings_to_categoricals
-from ..errors import CapabilityError, UnknownFormatError
+from ..errors import CapabilityError, FileReplacedError, UnknownFormatError
 from ._atomic import TMP_MARK, atomic_target, is_local_path
 from ._dispatch import ReadContext, WriteContext
 from ._guess import _suffix_match, guess_format, require_format
+from ._identity import pin_path
 from ._plugins import get_plugin_manager, open_store_root
 
 if TYPE_CHECKING:
@@ -151,14 +151,7 @@ def read(
 
 
 #: How often a whole read is retried when the file was replaced while it was being read.
-_SWAP_RETRIES = 8
-
-
-def _inode(path: Any) -> int | None:
-    try:
-        return os.stat(path).st_ino
-    except OSError:
-        return None
+_SWAP_RETRIES = 12
 
 
 def _swap_in_progress(path: Any) -> bool:
@@ -174,27 +167,37 @@ def _read_consistent(
 ) -> AnnData:
     """Read ``path`` so that a concurrent atomic replacement is never seen half-way.
 
-    A replacement (see :mod:`annstore.io._atomic`) gives ``path`` a new inode. When the inode
-    changed during a read, or the read failed while a replacement was under way, the read is
-    repeated, so the result is wholly the old or wholly the new content. This matters for
-    directory stores (zarr), whose chunks are opened by path one at a time; a file (h5ad) is
-    held open and is consistent anyway.
+    What ``path`` names is pinned before the read (:class:`~annstore.io._identity.StorePin`:
+    an open descriptor, so its inode number cannot be reused meanwhile, and a directory
+    store's generation token). When the path names something else after the read, or the
+    read failed while a replacement was under way, the read is repeated, so the result is
+    wholly the old or wholly the new content. This matters for directory stores (zarr), whose
+    chunks are opened by path one at a time; a file (h5ad) is held open and is consistent
+    anyway. A path replaced during every attempt raises :class:`FileReplacedError`.
     """
     for attempt in range(_SWAP_RETRIES):
-        before = _inode(path)
+        pin = pin_path(path)
         try:
-            out = _read_once(path, format, None, storage_options, options)
-        except Exception:
-            if attempt + 1 < _SWAP_RETRIES and (
-                _inode(path) != before or before is None and _swap_in_progress(path)
-            ):
-                time.sleep(0.005 * 2**attempt)
-                continue
-            raise
-        if before is not None and _inode(path) == before:
-            return out
-        time.sleep(0.005 * 2**attempt)
-    return _read_once(path, format, None, storage_options, options)
+            try:
+                out = _read_once(path, format, None, storage_options, options)
+            except Exception:
+                if attempt + 1 < _SWAP_RETRIES and (
+                    _swap_in_progress(path) if pin is None else not pin.matches()
+                ):
+                    time.sleep(min(0.005 * 2**attempt, 0.25))
+                    continue
+                raise
+            if pin is None or pin.matches():
+                return out
+        finally:
+            if pin is not None:
+                pin.close()
+        time.sleep(min(0.005 * 2**attempt, 0.25))
+    msg = (
+        f"{str(path)!r} was replaced during each of {_SWAP_RETRIES} attempts to read it; "
+        "read it again once its writer is done."
+    )
+    raise FileReplacedError(msg, filename=str(path))
 
 
 def _read_once(

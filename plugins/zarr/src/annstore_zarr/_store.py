@@ -15,10 +15,7 @@ Layout facts copied from anndata 0.13.4 (checked against files it writes):
 from __future__ import annotations
 
 import os
-import shutil
-import uuid
 import warnings
-import zipfile
 from collections.abc import Iterator, MutableMapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -876,27 +873,6 @@ def open_zarr_store(
 
 def _open_zip(p: Path, mode: str, zarr_format: int | None) -> tuple[Any, Any]:
     """Zip archives: read in place; writes go to a sibling directory packed on close."""
-    from zarr.storage import LocalStore, ZipStore
+    from ._zip import open_zip
 
-    if mode == "r":
-        zs = ZipStore(p, mode="r")
-        return zs, zs.close
-    if mode != "w":
-        msg = f"Zip zarr stores can be opened with mode 'r' or 'w'; got {mode!r} for {str(p)!r}."
-        raise ValueError(msg)
-    staging = p.with_name(f".annstore-zip-{uuid.uuid4().hex[:12]}-{p.name}.d")
-    staging.mkdir()
-    store = LocalStore(staging)
-
-    def finalize() -> None:
-        try:
-            tmp = p.with_name(f".annstore-zip-{uuid.uuid4().hex[:12]}-{p.name}")
-            with zipfile.ZipFile(tmp, "w", compression=zipfile.ZIP_STORED, allowZip64=True) as zf:
-                for f in sorted(staging.rglob("*")):
-                    if f.is_file():
-                        zf.write(f, f.relative_to(staging).as_posix())
-            os.replace(tmp, p)
-        finally:
-            shutil.rmtree(staging, ignore_errors=True)
-
-    return store, finalize
+    return open_zip(p, mode)
