@@ -38,7 +38,7 @@ __all__ = [
     "parse_bytes",
 ]
 
-#: Allocations below this size are never checked (no system call on the common path).
+#: Without an explicit budget, allocations below this size are not checked (no system call).
 _SMALL = 64 << 20
 
 _UNITS = {
@@ -170,20 +170,20 @@ def check_allocation(nbytes: int, where: Any, what: str) -> None:
     InvalidFileError
         When ``nbytes`` exceeds :func:`max_allocation`, naming the element and both sizes.
     """
+    from ._settings import settings
+
     nbytes = int(nbytes)
-    if nbytes <= _SMALL:
-        return
+    if settings.max_allocation is None and nbytes <= _SMALL:
+        return  # far below any machine's memory: no system call on the common path
     limit = max_allocation()
     if nbytes > limit:
-        from ._settings import settings
-
         src = (
             f"settings.max_allocation = {format_bytes(limit)}"
             if settings.max_allocation is not None
             else f"the {format_bytes(limit)} of memory available (settings.max_allocation)"
         )
         msg = (
-            f"{what} needs {format_bytes(nbytes)} ({nbytes} bytes), more than the allocation "
+            f"{what} would need {format_bytes(nbytes)} ({nbytes} bytes), more than the allocation "
             f"budget, {src}. The file is corrupt, or read it backed/lazily, or raise the budget."
         )
         raise _error(where, msg)
@@ -321,3 +321,9 @@ class FileRef:
         self.filename = filename
         self.format = format
         self.name = name
+
+
+def too_deep(where: Any, e: RecursionError) -> InvalidFileError:
+    """The error for metadata nested too deeply to parse (e.g. JSON attributes 100,000 levels
+    deep), naming the element instead of surfacing a bare :class:`RecursionError`."""
+    return _error(where, f"its metadata is nested too deeply to parse ({e}).")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from .._limits import BoundedReader, check_allocation, max_allocation
 from ._adapter import (
     ArrayBase,
     GroupBase,
@@ -44,6 +45,7 @@ from ._spec import FormatInfo, IOSpec
 
 __all__ = [
     "ArrayBase",
+    "BoundedReader",
     "FormatInfo",
     "GroupBase",
     "IOSpec",
@@ -51,6 +53,7 @@ __all__ = [
     "StoreAttrs",
     "StoreNode",
     "bounding_box",
+    "check_allocation",
     "check_str_elements",
     "expand_selection",
     "fit_chunks",
@@ -58,6 +61,7 @@ __all__ = [
     "guess_format",
     "index_array",
     "list_formats",
+    "max_allocation",
     "open_store",
     "outer_put",
     "outer_take",

@@ -223,7 +223,12 @@ def open_store_root(
     kwargs = {"path": path, "format": format, "mode": mode,
               "storage_options": dict(storage_options or {})}
     for impl in reversed(hook.get_hookimpls()):
-        root = impl.function(*[kwargs[a] for a in impl.argnames])
+        try:
+            root = impl.function(*[kwargs[a] for a in impl.argnames])
+        except RecursionError as e:  # metadata nested too deeply, e.g. 100k-deep JSON
+            from .._limits import FileRef, too_deep
+
+            raise too_deep(FileRef(path, format), e) from None
         if root is None:
             continue
         problem = node_problem(root, format)

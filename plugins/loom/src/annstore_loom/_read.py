@@ -15,12 +15,13 @@ from __future__ import annotations
 import html
 import os
 import warnings
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
 from annstore.errors import InvalidFileError
+from annstore.io import check_allocation
 
 if TYPE_CHECKING:
     import h5py
@@ -30,6 +31,33 @@ __all__ = ["LoomContents", "read_loom_file"]
 
 #: cells per block when converting the on-disk (genes x cells) matrix to csr
 _BLOCK = 4096
+#: bytes an obs/var name costs in memory (a Python str in an object index)
+_PER_NAME = 64
+
+
+def _blocks_with_data(ds: Any, n_cells: int) -> Iterator[tuple[int, int]]:
+    """``[start, stop)`` cell blocks of ``ds`` that hold stored data, in order.
+
+    A chunked dataset whose chunks are not all written reads as its fill value there; when
+    that is 0, blocks touching no written chunk are zeros and are not read, so a file declaring
+    ``2**30`` cells over a few stored chunks is read in time proportional to what it holds.
+    """
+    ks: Iterable[int] = range(-(-n_cells // _BLOCK))
+    try:
+        chunks, fill = ds.chunks, ds.fillvalue
+        if chunks is not None and (fill is None or fill == 0) and ds.shape[0]:
+            n_chunks = ds.id.get_num_chunks()
+            total = -(-ds.shape[0] // chunks[0]) * -(-ds.shape[1] // chunks[1])
+            if n_chunks < total:  # some chunks were never written
+                found: set[int] = set()
+                for i in range(n_chunks):
+                    col = int(ds.id.get_chunk_info(i).chunk_offset[1])
+                    found.update(range(col // _BLOCK, (min(col + chunks[1], n_cells) - 1) // _BLOCK + 1))
+                ks = sorted(found)
+    except (AttributeError, TypeError, ValueError, RuntimeError, OSError):
+        pass  # no chunk information: read every block
+    for k in ks:
+        yield k * _BLOCK, min((k + 1) * _BLOCK, n_cells)
 
 
 class LoomContents:
@@ -44,6 +72,25 @@ class LoomContents:
         if not hasattr(m, "shape") or len(m.shape) != 2:
             self._fail("/matrix", f"Expected '/matrix' to be a 2-D dataset; got {m!r} instead")
         self.shape: tuple[int, int] = (int(m.shape[0]), int(m.shape[1]))
+
+    def check_budget(self, layers: list[str], *, sparse: bool) -> None:
+        """Refuse, before anything is read, a file whose declared sizes need more memory than
+        the allocation budget (``settings.max_allocation``): names of every cell and gene, the
+        csr ``indptr`` (sparse) or the dense matrices."""
+        n_genes, n_cells = self.shape
+        need = (n_cells + n_genes) * _PER_NAME
+        for name in layers:
+            ds = self._layer_ds(name)
+            need += (n_cells + 1) * 8 if sparse else n_genes * n_cells * ds.dtype.itemsize
+        check_allocation(
+            need, self._where("/matrix"),
+            f"reading {len(layers)} matrices of {n_genes} genes x {n_cells} cells with their names",
+        )
+
+    def _where(self, path: str) -> Any:
+        from types import SimpleNamespace
+
+        return SimpleNamespace(name=path, filename=self.filename, format="loom")
 
     def _fail(self, path: str, msg: str) -> None:
         full = f"{msg} (in loom file {self.filename!r}, element {path!r})."
@@ -78,12 +125,19 @@ class LoomContents:
 
         out_dtype = np.dtype("float64")
         blocks = []
-        for start in range(0, n_cells, _BLOCK):
-            stop = min(start + _BLOCK, n_cells)
+        stored = 0
+        path = "/matrix" if name == "" else f"/layers/{name}"
+        done = 0
+        for start, stop in _blocks_with_data(ds, n_cells):
+            if start > done:  # cells without stored chunks: zeros
+                blocks.append(sp.csr_matrix((start - done, n_genes), dtype=out_dtype))
             block = ds[:, start:stop].T.astype(out_dtype, copy=False)
             blocks.append(sp.csr_matrix(block))
-        if not blocks:
-            return sp.csr_matrix((n_cells, n_genes), dtype=out_dtype)
+            done = stop
+            stored += blocks[-1].nnz
+            check_allocation(stored * 24, self._where(path), f"the {stored} non-zero values read so far")
+        if done < n_cells:
+            blocks.append(sp.csr_matrix((n_cells - done, n_genes), dtype=out_dtype))
         return sp.vstack(blocks, format="csr") if len(blocks) > 1 else blocks[0]
 
     # -------------------------------------------------------------- attributes
@@ -273,6 +327,7 @@ def read_loom_file(
         confine_file(f)
         lc = LoomContents(f, fname)
         names = lc.layer_names()
+        lc.check_budget(names, sparse=sparse)
         if X_name not in names:
             X_name = ""
         X = lc.layer(X_name, sparse=sparse).astype(dtype, copy=False)

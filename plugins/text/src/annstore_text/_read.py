@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import bz2
 import gzip
+import io
 import os
+import zipfile
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -12,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 from annstore.errors import InvalidFileError
+from annstore.io import BoundedReader, check_allocation, max_allocation
 
 if TYPE_CHECKING:
     from annstore import AnnData
@@ -52,6 +55,50 @@ def _bad(filename: Any, lineno: int | None, msg: str) -> InvalidFileError:
     where = f"{name!r}" if lineno is None else f"{name!r}, line {lineno}"
     path = None if lineno is None else f"line {lineno}"
     return InvalidFileError(f"{msg} (in {where}).", filename=name, path=path)
+
+
+# ------------------------------------------------------------------- allocation budget
+
+
+class _Where:
+    """The file (or a line of it) named in allocation-budget errors."""
+
+    format = "text"
+
+    def __init__(self, filename: Any, lineno: int | None = None) -> None:
+        self.filename = _display(filename)
+        self.name = "/" if lineno is None else f"line {lineno}"
+
+
+#: Bytes a parsed row costs beyond its values (the numpy array object and list slot).
+_ROW_OVERHEAD = 128
+
+
+def _open_decompressed(path: Path, opener: Any, text: bool = True) -> Any:
+    """``opener(path)`` (gzip/bz2, binary) read through a :class:`BoundedReader`: a small file
+    that expands past the allocation budget fails instead of exhausting memory."""
+    raw = opener(path, "rb")
+    bounded = io.BufferedReader(BoundedReader(raw, _Where(path), f"the compressed file {path.name!r}"))
+    return io.TextIOWrapper(bounded, encoding="utf-8") if text else bounded
+
+
+def check_zip_members(filename: Any) -> None:
+    """Refuse a zip archive (an ``.xlsx`` workbook) whose members declare more bytes than the
+    allocation budget. The declared sizes bound what :mod:`zipfile` decompresses (a member
+    that expands beyond its declared size fails its CRC check)."""
+    try:
+        with zipfile.ZipFile(os.fspath(filename)) as zf:
+            infos = zf.infolist()
+    except (zipfile.BadZipFile, OSError, ValueError, EOFError):
+        return  # not a zip archive: the reader reports it
+    biggest = max(infos, key=lambda i: i.file_size, default=None)
+    if biggest is None:
+        return
+    check_allocation(
+        biggest.file_size, _Where(filename), f"decompressing the archive member {biggest.filename!r}"
+    )
+    total = sum(i.file_size for i in infos)
+    check_allocation(total, _Where(filename), f"decompressing the {len(infos)} archive members")
 
 
 # ------------------------------------------------------------------------ delimited text
@@ -104,9 +151,15 @@ def text_parts(
     row_names: list[str] = []
     lines = _numbered_lines(f)
 
+    used = [0]  # bytes the parsed rows (and the final matrix) will take
+    limit = max_allocation()
+
     def row(cells: list[str], lineno: int, offset: int) -> None:
         data.append(_to_row(cells, dtype=dtype, filename=filename, lineno=lineno, offset=offset))
         data_lines.append(lineno)
+        used[0] += 2 * data[-1].nbytes + _ROW_OVERHEAD
+        if used[0] > limit:
+            check_allocation(used[0], _Where(filename, lineno), f"the {len(data)} rows parsed up to this line")
 
     # header, comments and the first content line
     for lineno, line in lines:
@@ -195,9 +248,9 @@ def text_parts(
 def _open_text(filename: Any) -> Any:
     path = Path(filename)
     if path.suffix == ".gz":
-        return gzip.open(path, mode="rt")
+        return _open_decompressed(path, gzip.open)
     if path.suffix == ".bz2":
-        return bz2.open(path, mode="rt")
+        return _open_decompressed(path, bz2.open)
     return path.open()
 
 
@@ -264,6 +317,7 @@ def read_excel_file(filename: Any, sheet: str | int, dtype: Any = "float32") -> 
     except ImportError as e:
         msg = "Reading .xlsx files needs openpyxl: pip install 'annstore-text[excel]'"
         raise ImportError(msg) from e
+    check_zip_members(filename)
     try:
         df = pd.read_excel(os.fspath(filename), sheet_name=sheet)
     except FileNotFoundError:
@@ -299,9 +353,9 @@ def _as_str(a: Any) -> Any:
 def _mtx_open(filename: Any) -> Any:
     p = Path(filename)
     if p.suffix == ".gz":
-        return gzip.open(p, "rt")
+        return _open_decompressed(p, gzip.open)
     if p.suffix == ".bz2":
-        return bz2.open(p, "rt")
+        return _open_decompressed(p, bz2.open)
     return p.open()
 
 
@@ -381,7 +435,14 @@ def read_mtx_file(filename: Any, dtype: Any = "float32") -> AnnData:
 
     fmt, _field, size, size_line = _mtx_header(filename)
     if fmt == "coordinate":
+        # scipy holds (row, col, value) triplets, then the csr copy: ~3 x 8 bytes per entry twice
+        check_allocation(size[2] * 48, _Where(filename, size_line), f"reading the {size[2]} declared entries")
         _mtx_check_coordinate(filename, size, size_line)
+    else:
+        check_allocation(
+            size[0] * size[1] * 16, _Where(filename, size_line),
+            f"reading the dense {size[0]} x {size[1]} matrix declared",
+        )
     try:
         m = mmread(os.fspath(filename), **_mmread_options(mmread))
     except (ValueError, OSError, IndexError, TypeError) as e:
