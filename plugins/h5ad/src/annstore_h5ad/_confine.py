@@ -24,11 +24,9 @@ from h5py import h5d
 
 __all__ = ["OPT_IN", "check_storage", "confine_file", "confined", "outside_data_allowed"]
 
-#: How to opt in, for error messages.
-OPT_IN = (
-    "set annstore.settings.allow_outside_data = True (or pass "
-    "storage_options={'allow_external_links': True}) to read it anyway"
-)
+#: How to opt in, for error messages (h5ad also keeps the per-call storage option
+#: ``allow_external_links``).
+OPT_IN = "set annstore.settings.allow_outside_data = True to read it anyway"
 
 
 def outside_data_allowed(flag: bool = False) -> bool:

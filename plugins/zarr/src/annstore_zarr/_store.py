@@ -848,7 +848,10 @@ def open_zarr_store(
                 raise FileNotFoundError(msg)
             from zarr.storage import LocalStore
 
-            store = LocalStore(p, read_only=mode == "r")
+            from ._confine import local_store
+
+            # An existing store is confined to its root (no symlink out of it is followed).
+            store = LocalStore(p) if mode == "w" else local_store(p, read_only=mode == "r")
     else:
         msg = (
             "Expected a path, URL, zarr Store or zarr Group; got "
@@ -873,6 +876,10 @@ def open_zarr_store(
 
 def _open_zip(p: Path, mode: str, zarr_format: int | None) -> tuple[Any, Any]:
     """Zip archives: read in place; writes go to a sibling directory packed on close."""
+    if mode == "r":
+        from ._confine import check_zip_members
+
+        check_zip_members(p)
     from ._zip import open_zip
 
     return open_zip(p, mode)
