@@ -51,7 +51,18 @@ import numpy as np
 from scipy import sparse
 
 sys.path.insert(0, str(Path(__file__).parent))
-from _common import run_python
+
+
+def run_python(python: str, code: str, *args: str) -> dict:
+    """Run ``code`` in interpreter ``python``; its last output line is one JSON object."""
+    import subprocess
+
+    proc = subprocess.run([python, "-c", code, *args], capture_output=True, text=True, check=False)
+    if proc.returncode != 0:
+        msg = f"{python} failed ({proc.returncode}):\n{proc.stderr[-4000:]}"
+        raise RuntimeError(msg)
+    return json.loads(proc.stdout.strip().splitlines()[-1])
+
 
 
 def write_file(path: Path, scale: float, seed: int = 0) -> tuple[int, int]:
