@@ -880,10 +880,6 @@ def _open_zip(p: Path, mode: str, zarr_format: int | None) -> tuple[Any, Any]:
         from ._confine import check_zip_members
 
         check_zip_members(p)
-    if mode == "r":
-        from ._confine import check_zip_members
-
-        check_zip_members(p)
     from ._zip import open_zip
 
     return open_zip(p, mode)
