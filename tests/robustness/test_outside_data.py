@@ -74,7 +74,7 @@ def _leaked(values: Any) -> bool:
         return False
     if isinstance(values, bytes | str):
         b = values.encode() if isinstance(values, str) else values
-        return b"TOPSECRET" in b or b"/bin/bash" in b or b"1234.5" in b
+        return any(m in b for m in (b"TOPSECRET", b"/bin/bash", b"root:x:0", b"1234.5"))
     if isinstance(values, pd.DataFrame):
         return any(_leaked(values[c].to_numpy()) for c in values.columns) or _leaked(values.index.to_numpy())
     if sparse.issparse(values):
@@ -210,9 +210,9 @@ H5_CASES: dict[str, tuple[Callable[[h5py.File, Path], str], bool, bool]] = {
 
 def _obs_index_external(f: h5py.File, outside: Path) -> str:
     """The obs index as fixed-length byte strings stored in the secret file."""
-    g, name, attrs = _replace(f, "/obs/_index")
+    g, name, _ = _replace(f, "/obs/_index")
     ds = g.create_dataset(name, shape=(N_OBS,), dtype="S8", external=[(str(outside / "secret.txt"), 0, 8 * N_OBS)])
-    ds.attrs.update(attrs)
+    ds.attrs.update({"encoding-type": "string-array", "encoding-version": "0.2.0"})
     return "/obs/_index"
 
 
