@@ -11,8 +11,10 @@ Normalised here so encodings never branch on HDF5:
   ``create_dataset``, except that scalars get no filters or chunks and empty arrays no
   explicit chunks (h5py picks them, as in anndata's files);
 * ``None`` elements are ``h5py.Empty`` datasets;
-* external links, and soft links whose target cannot be resolved inside the file, raise
-  :class:`~annstore.errors.InvalidFileError` unless ``allow_external_links`` was given.
+* external links, soft links whose target cannot be resolved inside the file, and datasets
+  whose bytes are stored elsewhere (external raw storage, virtual datasets over other files)
+  raise :class:`~annstore.errors.InvalidFileError` unless ``annstore.settings.allow_outside_data``
+  or ``allow_external_links`` was given (see ``_confine``).
 """
 
 from __future__ import annotations
