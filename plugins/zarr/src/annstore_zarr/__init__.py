@@ -2,7 +2,15 @@
 
 from __future__ import annotations
 
+from ._encodings import register as register_encodings
 from ._sparse import ZarrSparseSource
 from ._store import ZarrArray, ZarrGroup, adapt_zarr_object, open_zarr_store
 
-__all__ = ["ZarrArray", "ZarrGroup", "ZarrSparseSource", "adapt_zarr_object", "open_zarr_store"]
+__all__ = [
+    "ZarrArray",
+    "ZarrGroup",
+    "ZarrSparseSource",
+    "adapt_zarr_object",
+    "open_zarr_store",
+    "register_encodings",
+]

@@ -34,9 +34,11 @@ def write_zarr_array(
     return entry.func(parent, key, arr, ctx=ctx, dataset_kwargs=dataset_kwargs) or entry.spec
 
 
-def register(registry: Registry) -> None:
-    """Register the zarr-only overrides on ``registry``, and the writer of zarr arrays."""
+def register(registry: Registry, format: str = "zarr") -> None:
+    """Register the zarr-only overrides on ``registry`` for ``format``, and the writer of zarr
+    arrays. A format built on a zarr ``Store`` calls it with its own name (its nodes are zarr
+    nodes reporting that name, see :func:`~annstore_zarr.open_zarr_store`)."""
     import zarr
 
-    registry.register_writer(type(None), NULL, write_null, format="zarr")
+    registry.register_writer(type(None), NULL, write_null, format=format)
     registry.register_writer(zarr.Array, ARRAY, write_zarr_array)

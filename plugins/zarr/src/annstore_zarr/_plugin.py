@@ -107,7 +107,7 @@ def annstore_register_encodings(registry: Registry) -> None:
 
 @hookimpl
 def annstore_backed_sparse_source(group: GroupLike) -> BackedSparseSource | None:
-    if getattr(group, "format", None) != FORMAT:
+    if not type(group).__module__.startswith("annstore_zarr."):  # zarr nodes of any format
         return None
     from ._sparse import ZarrSparseSource
 

@@ -141,7 +141,8 @@ def _norm_selection(sel: Any) -> Any:
 class _StoreState:
     """What every node of one opened hierarchy shares: the store, its format and close logic."""
 
-    __slots__ = ("closed", "consolidate", "filename", "finalize", "mode", "store", "zarr_format")
+    __slots__ = ("closed", "consolidate", "filename", "finalize", "format", "mode", "store",
+                 "zarr_format")
 
     def __init__(
         self,
@@ -152,8 +153,10 @@ class _StoreState:
         mode: str,
         consolidate: bool = False,
         finalize: Any = None,
+        format: str = "zarr",
     ) -> None:
         self.store = store
+        self.format = format  # the annstore format name of every node (see open_zarr_store)
         self.filename = filename
         self.zarr_format = zarr_format
         self.mode = mode
@@ -202,7 +205,11 @@ class ZarrAttrs(MutableMapping[str, Any]):
 
 class _Node:
     _annstore_node = True
-    format = "zarr"
+
+    @property
+    def format(self) -> str:
+        """The annstore format name: ``"zarr"``, or that of a format built on a zarr ``Store``."""
+        return self._state.format
 
     def __init__(self, native: Any, state: _StoreState) -> None:
         self._native = native
@@ -792,13 +799,19 @@ def _was_consolidated(group: Any) -> bool:
 
 
 def open_zarr_store(
-    path: Any, mode: OpenMode, storage_options: dict[str, Any] | None = None
+    path: Any, mode: OpenMode, storage_options: dict[str, Any] | None = None, *,
+    format: str = "zarr",
 ) -> ZarrGroup:
     """Open ``path`` (directory, zip file, URL, zarr ``Store`` or ``Group``) as a root group.
 
     ``storage_options`` keys ``zarr_format`` (format written in ``"w"`` mode, default
     ``annstore.settings.zarr_write_format``) and ``consolidate_metadata`` (consolidate after
     writing, default ``True``) are annstore's; the others go to fsspec for URLs.
+
+    ``format`` is the annstore format name the nodes report: a plugin whose storage is a
+    zarr ``Store`` (a database, an object store) opens it here under its own format name and
+    calls :func:`annstore_zarr.register_encodings` for that name; it then gets every
+    encoding, chunking, compression and partial reads of this plugin.
     """
     from annstore import settings
 
@@ -869,7 +882,7 @@ def open_zarr_store(
         consolidate = False
     st = _StoreState(
         group.store, filename=filename, zarr_format=fmt, mode=mode,
-        consolidate=consolidate, finalize=finalize,
+        consolidate=consolidate, finalize=finalize, format=format,
     )
     return ZarrGroup(group, st)
 
