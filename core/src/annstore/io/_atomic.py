@@ -229,6 +229,15 @@ def _kind_mismatch(result: Path, target: Path, shown: Any) -> Exception | None:
     return None
 
 
+def _writable(p: Path, mode: int = os.W_OK) -> bool:
+    """Whether this user may write ``p``, by its permission bits: root too is refused a file or
+    directory that has no write bit at all (``chmod a-w`` protects it from annstore)."""
+    try:
+        return os.access(p, mode) and bool(os.stat(p).st_mode & 0o222)
+    except OSError:
+        return False
+
+
 def _check_target(target: Path, shown: Any) -> bool:
     """Refuse what may not be replaced; return whether the write must go in place."""
     parent = target.parent
@@ -240,10 +249,10 @@ def _check_target(target: Path, shown: Any) -> bool:
         )
         raise TargetExistsError(msg, filename=shown)
     exists = os.path.exists(target)
-    if exists and not os.access(target, os.W_OK):
+    if exists and not _writable(target):
         msg = f"Expected {str(shown)!r} to be writable; it is read-only for this user. Nothing was written."
         raise TargetPermissionError(msg, filename=shown)
-    if os.access(parent, os.W_OK | os.X_OK):
+    if _writable(parent, os.W_OK | os.X_OK):
         return False
     if not exists:
         msg = (
