@@ -67,6 +67,8 @@ def annstore_format_info() -> FormatInfo | list[FormatInfo]:
     ``suffixes`` and ``magic`` (format guessing when no ``annstore_guess_format`` claims a
     path), ``package`` (install hints and ``annstore formats``) and ``version``.
 
+    Notes
+    -----
     .. versionadded:: 0.1
 
     Implemented by every format plugin.
@@ -83,11 +85,18 @@ def annstore_guess_format(path: Path | str, head: bytes, is_dir: bool) -> str | 
     ``FormatInfo.magic`` (for paths without a known suffix). A plugin whose files are told
     apart by suffix or magic bytes alone needs no implementation of this hook.
 
-    :param path: The path or URL as given by the user.
-    :param head: Up to the first 512 bytes of the file (empty for directories and URLs). Core
-        reads them once, so plugins need not import their storage library to answer.
-    :param is_dir: Whether ``path`` is a local directory.
+    Parameters
+    ----------
+    path
+        The path or URL as given by the user.
+    head
+        Up to the first 512 bytes of the file (empty for directories and URLs). Core reads them
+        once, so plugins need not import their storage library to answer.
+    is_dir
+        Whether ``path`` is a local directory.
 
+    Notes
+    -----
     .. versionadded:: 0.1
 
     Implemented by every format plugin.
@@ -110,13 +119,21 @@ def annstore_open_store(
     forgot its format check), is closed and refused with
     :class:`~annstore.errors.PluginError` naming the plugin.
 
-    :param path: Local path or URL, as given by the user (``str`` or :class:`~pathlib.Path`).
-    :param format: The format name core resolved (explicit or guessed).
-    :param mode: One of ``"r"``, ``"r+"``, ``"w"``, ``"a"``; core has checked it.
-    :param storage_options: Backend options (e.g. fsspec options for remote stores, or the
-        zarr format to write); may be empty. Format-neutral keys core may pass:
-        ``chunk_cache_bytes`` (per-array read cache size; ignore it if you have no cache).
+    Parameters
+    ----------
+    path
+        Local path or URL, as given by the user (``str`` or :class:`~pathlib.Path`).
+    format
+        The format name core resolved (explicit or guessed).
+    mode
+        One of ``"r"``, ``"r+"``, ``"w"``, ``"a"``; core has checked it.
+    storage_options
+        Backend options (e.g. fsspec options for remote stores, or the zarr format to write);
+        may be empty. Format-neutral keys core may pass: ``chunk_cache_bytes`` (per-array read
+        cache size; ignore it if you have no cache).
 
+    Notes
+    -----
     .. versionadded:: 0.1
 
     Implemented by hierarchical format plugins (h5ad, zarr, tiledb). Text and loom do not.
@@ -133,6 +150,14 @@ def annstore_adapt_node(obj: Any) -> GroupLike | ArrayLike | None:
 
     Lets users call ``read_elem(h5py_file["obs"])`` exactly as with anndata.
 
+    Parameters
+    ----------
+    obj
+        The object passed to ``read_elem``/``write_elem`` (or a callback) that is not yet a
+        store node.
+
+    Notes
+    -----
     .. versionadded:: 0.1
 
     Implemented by hierarchical format plugins.
@@ -159,11 +184,18 @@ def annstore_register_encodings(registry: Registry) -> None:
     reader's own code (and a reader reading its own element again) is reported as a
     :class:`~annstore.errors.PluginError` naming the reader, not as a malformed file.
 
+    Parameters
+    ----------
+    registry
+        The :class:`~annstore.io.Registry` of the plugin manager being built.
+
+    Notes
+    -----
+    .. versionadded:: 0.1
+
     Core registers the whole anndata on-disk spec through this hook. A storage plugin
     overrides an encoding for its own format only where that format truly differs; a third
     party adds new element types.
-
-    .. versionadded:: 0.1
     """
 
 
@@ -178,12 +210,19 @@ def annstore_concat_elems(elems: list[Any], axis: int, fill_value: Any) -> Any |
     every implementation returns ``None``, concat raises
     :class:`~annstore.errors.CapabilityError` naming the type.
 
-    :param elems: One element per input AnnData, in order; ``None`` where an input lacks the
-        element (an outer join): fill it with ``fill_value`` or raise.
-    :param axis: The axis of the elements to concatenate along (0 for ``obsm`` when
-        concatenating observations).
-    :param fill_value: The ``fill_value`` given to ``concat`` (``None``: the default).
+    Parameters
+    ----------
+    elems
+        One element per input AnnData, in order; ``None`` where an input lacks the element (an
+        outer join): fill it with ``fill_value`` or raise.
+    axis
+        The axis of the elements to concatenate along (0 for ``obsm`` when concatenating
+        observations).
+    fill_value
+        The ``fill_value`` given to ``concat`` (``None``: the default).
 
+    Notes
+    -----
     .. versionadded:: 0.1
 
     Implemented by plugins that add an element type (with ``annstore_register_encodings``).
@@ -201,8 +240,13 @@ def annstore_backed_sparse_source(group: GroupLike) -> BackedSparseSource | None
     generic source built on :class:`~annstore.types.ArrayLike` slicing.
     Stops at first non-None result.
 
-    :param group: The adapted group of a ``csr_matrix`` / ``csc_matrix`` element.
+    Parameters
+    ----------
+    group
+        The adapted group of a ``csr_matrix`` / ``csc_matrix`` element.
 
+    Notes
+    -----
     .. versionadded:: 0.1
 
     Implemented by hierarchical backends with a faster path than plain slicing (h5py
@@ -219,10 +263,19 @@ def annstore_read_backed(
     Return the backed AnnData, or ``None`` to let the next implementation answer.
     Stops at first non-None result.
 
-    :param format: The file's format; its :class:`~annstore.FormatInfo` has ``supports_backed``.
-    :param mode: ``"r"`` (read-only) or ``"r+"`` (dense X writable in place).
-    :param storage_options: Passed on to the store plugin (``None``: none given).
+    Parameters
+    ----------
+    path
+        The file or store, as given by the user.
+    format
+        The file's format; its :class:`~annstore.FormatInfo` has ``supports_backed``.
+    mode
+        ``"r"`` (read-only) or ``"r+"`` (dense X writable in place).
+    storage_options
+        Passed on to the store plugin (``None``: none given).
 
+    Notes
+    -----
     .. versionadded:: 0.1
 
     Implemented by core's backed layer (:mod:`annstore.backed`, over ``annstore_open_store``
@@ -240,8 +293,17 @@ def annstore_read_file(path: Path | str, format: str, options: dict[str, Any]) -
     Return the AnnData, or ``None`` when ``format`` is not yours.
     Stops at first non-None result.
 
-    :param options: Reader keyword arguments given by the user (e.g. ``delimiter``).
+    Parameters
+    ----------
+    path
+        The file, as given by the user.
+    format
+        The format name core resolved (explicit or guessed).
+    options
+        Reader keyword arguments given by the user (e.g. ``delimiter``).
 
+    Notes
+    -----
     .. versionadded:: 0.1
 
     Implemented by whole-file format plugins (loom, text).
@@ -258,6 +320,19 @@ def annstore_write_file(
     Stops at first non-None result. Core makes the write atomic: ``path`` is a temporary
     sibling of the target that core renames into place after you return.
 
+    Parameters
+    ----------
+    adata
+        The AnnData to write.
+    path
+        Where to write (core's temporary sibling of the target).
+    format
+        The format name core resolved (explicit or guessed from the target's suffix).
+    options
+        Writer keyword arguments given by the user.
+
+    Notes
+    -----
     .. versionadded:: 0.1
 
     Implemented by whole-file format plugins that can write (loom, text's csvs).

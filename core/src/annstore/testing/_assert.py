@@ -130,6 +130,15 @@ def assert_equal(a: Any, b: Any, *, path: str = "", exact: bool = False) -> None
     With ``exact=False`` (default) an ``object`` string array equals a ``str``/``string``
     one and dtypes of the same kind (e.g. ``int32``/``int64`` categories codes) may differ
     only where anndata itself does not preserve them; ``exact=True`` compares dtypes strictly.
+
+    Parameters
+    ----------
+    a, b
+        The values (arrays, sparse matrices, DataFrames, dicts, scalars, AnnData objects).
+    path
+        Where the values are, for the error message (e.g. ``"uns/a"``).
+    exact
+        Compare dtypes strictly.
     """
     from .._anndata import AnnData
 
@@ -186,6 +195,13 @@ def assert_adata_equal(a: Any, b: Any, *, exact: bool = False, _path: str = "") 
     """Assert two AnnData objects hold equal data; the error names the first differing element.
 
     Compares shape, names, X, obs, var, obsm, varm, obsp, varp, layers, uns and raw.
+
+    Parameters
+    ----------
+    a, b
+        The AnnData objects.
+    exact
+        Compare dtypes strictly (see :func:`assert_equal`).
     """
     p = _path
     if a.shape != b.shape:

@@ -27,7 +27,21 @@ def _matrix(rng: np.random.Generator, shape: tuple[int, int], kind: XType, dtype
 def gen_frame(
     n: int, prefix: str, *, seed: int = 0, nullable: bool = True, index_name: str | None = None
 ) -> pd.DataFrame:
-    """A dataframe of ``n`` rows with one column per supported column type."""
+    """A dataframe of ``n`` rows with one column per supported column type.
+
+    Parameters
+    ----------
+    n
+        Number of rows.
+    prefix
+        Prefix of the row names (``f"{prefix}{i}"``).
+    seed
+        Seed of the random values.
+    nullable
+        Include pandas nullable columns (``Int64``, ``boolean``, ``string``).
+    index_name
+        Name of the index.
+    """
     rng = np.random.default_rng(seed)
     letters = np.array(["a", "b", "c", "ü", "日本"], dtype=object)
     cols: dict[str, Any] = {

@@ -15,7 +15,21 @@ __all__ = ["ELEMENT_CASES", "ElementCase"]
 
 @dataclass(frozen=True)
 class ElementCase:
-    """One round-trip case: ``make()`` builds the value; it is stored as ``encoding``."""
+    """One round-trip case: ``make()`` builds the value; it is stored as ``encoding``.
+
+    Parameters
+    ----------
+    id
+        The case's name (its test id).
+    make
+        Builds the value to write.
+    encoding
+        The ``encoding-type`` it must be stored with.
+    expected
+        Builds the value it must read back as, when that differs from ``make()``.
+    settings
+        ``annstore.settings`` overrides in effect while writing and reading.
+    """
 
     id: str
     make: Callable[[], Any]

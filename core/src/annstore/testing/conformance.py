@@ -69,7 +69,15 @@ class FormatTests:
     # ------------------------------------------------------------------ helpers to override
 
     def store_path(self, tmp_path: Path, name: str = "store") -> Any:
-        """Path (or URL) of a fresh store named ``name`` below ``tmp_path``."""
+        """Path (or URL) of a fresh store named ``name`` below ``tmp_path``.
+
+        Parameters
+        ----------
+        tmp_path
+            The test's temporary directory.
+        name
+            The store's name (a suffix of the format is appended).
+        """
         if self.format_name == "memory":
             return f"memory://{tmp_path.as_posix()}/{name}"
         from ..io._guess import require_format
@@ -80,14 +88,34 @@ class FormatTests:
 
     @contextmanager
     def open_root(self, tmp_path: Path, mode: str = "w", name: str = "store") -> Iterator[Any]:
-        """Open the store ``name`` below ``tmp_path`` and yield its root group."""
+        """Open the store ``name`` below ``tmp_path`` and yield its root group.
+
+        Parameters
+        ----------
+        tmp_path
+            The test's temporary directory.
+        mode
+            ``"r"``, ``"r+"``, ``"w"`` or ``"a"``.
+        name
+            The store's name (see :meth:`store_path`).
+        """
         from ..io import open_store
 
         with open_store(self.store_path(tmp_path, name), format=self.format_name, mode=mode) as g:
             yield g
 
     def roundtrip_elem(self, tmp_path: Path, value: Any, key: str = "elem") -> tuple[Any, tuple[str, str]]:
-        """Write ``value`` under ``key``, close, reopen read-only; return (read value, spec)."""
+        """Write ``value`` under ``key``, close, reopen read-only; return (read value, spec).
+
+        Parameters
+        ----------
+        tmp_path
+            The test's temporary directory.
+        value
+            The element to write.
+        key
+            Its key below the root group.
+        """
         from ..io import read_elem, write_elem
 
         with self.open_root(tmp_path, "w") as root:
@@ -97,7 +125,17 @@ class FormatTests:
             return read_elem(node), _spec(node)
 
     def roundtrip_adata(self, tmp_path: Path, adata: Any, **options: Any) -> Any:
-        """Write ``adata`` with ``annstore.io.write`` and read it back with ``annstore.io.read``."""
+        """Write ``adata`` with ``annstore.io.write`` and read it back with ``annstore.io.read``.
+
+        Parameters
+        ----------
+        tmp_path
+            The test's temporary directory.
+        adata
+            The AnnData to write.
+        **options
+            Passed to ``read``; ``write_options`` (a dict) is passed to ``write``.
+        """
         from ..io import read, write
 
         path = self.store_path(tmp_path, "adata")
@@ -110,7 +148,13 @@ class FormatTests:
 
     @pytest.fixture
     def root(self, tmp_path: Path) -> Iterator[Any]:
-        """A freshly created, writable root group."""
+        """A freshly created, writable root group.
+
+        Parameters
+        ----------
+        tmp_path
+            The test's temporary directory (pytest's fixture).
+        """
         self._require_hierarchical()
         with self.open_root(tmp_path, "w") as g:
             yield g
