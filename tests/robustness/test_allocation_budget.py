@@ -223,6 +223,91 @@ def test_xlsx_zip_member_bomb(tmp_path: Path, budget: Any) -> None:
     assert "sharedStrings.xml" in str(e.value)
 
 
+def _h5_chunk_bomb(path: Path, stream: bytes, *, sparse_x: bool) -> str:
+    """An h5ad whose element has one 8 KB chunk stored as ``stream`` (raw deflate bytes)."""
+    import h5py
+
+    if sparse_x:
+        x = sparse.csr_matrix(np.eye(1000, 4, dtype=np.float64))
+        annstore.write(annstore.AnnData(x), path, format="h5ad", compression="gzip")
+        target = "X/data"
+    else:
+        annstore.AnnData(np.ones((3, 4), dtype=np.float32)).write_h5ad(path)
+        target = "uns/b"
+    with h5py.File(path, "r+") as f:
+        if target in f:
+            del f[target]
+        ds = f.create_dataset(target, shape=(1000,) if not sparse_x else (4,), chunks=(1000,) if not sparse_x else (4,),
+                              dtype="f8", compression="gzip", maxshape=(None,))
+        if not sparse_x:
+            ds.attrs.update({"encoding-type": "array", "encoding-version": "0.2.0"})
+        ds.id.write_direct_chunk((0,), stream)
+    return "/" + target
+
+
+@pytest.mark.parametrize("where", ["eager", "backed"])
+def test_hdf5_deflate_chunk_bomb(tmp_path: Path, where: str) -> None:
+    """HDF5's deflate filter grows its buffer until the stream ends: an 8 KB chunk stored as a
+    50 MB-expanding stream is refused from its stored size, before HDF5 inflates it."""
+    _need("h5ad")
+    import zlib
+
+    path = tmp_path / "bomb.h5ad"
+    element = _h5_chunk_bomb(path, zlib.compress(b"\0" * 50_000_000, 9), sparse_x=where == "backed")
+    with pytest.raises(InvalidFileError) as e:
+        if where == "eager":
+            annstore.read_h5ad(path)
+        else:
+            annstore.read_h5ad(path, backed="r").X.to_memory()
+    text = str(e.value)
+    assert path.name in text and f"'{element}'" in text and "decompression bomb" in text, text
+
+
+def test_zarr_gzip_chunk_bomb(tmp_path: Path) -> None:
+    """zarr decodes a stored chunk whole: an 8 KB chunk stored as a gzip stream of 50 MB."""
+    _need("zarr")
+    import zarr
+
+    path = tmp_path / "bomb.zarr"
+    annstore.write(annstore.AnnData(np.ones((3, 4), dtype=np.float32)), path, format="zarr")
+    g = zarr.open_group(path, mode="r+")
+    arr = g.create_array("uns/b", shape=(1000,), chunks=(1000,), dtype="f8", compressors=[zarr.codecs.GzipCodec()])
+    arr[:] = 1
+    arr.attrs.update({"encoding-type": "array", "encoding-version": "0.2.0"})
+    zarr.consolidate_metadata(path)
+    (chunk,) = [f for f in (path / "uns" / "b").rglob("*") if f.is_file() and f.name != "zarr.json"]
+    chunk.write_bytes(gzip.compress(b"\0" * 50_000_000, 9))
+    with pytest.raises(InvalidFileError) as e:
+        annstore.read_zarr(path)
+    text = str(e.value)
+    assert path.name in text and "'/uns/b'" in text and "decompression bomb" in text, text
+
+
+def test_zstd_frame_declaring_a_tib(tmp_path: Path) -> None:
+    """A 20-byte zstd frame whose header declares 1 TiB of content: the decoder's allocation
+    fails, and that is reported as the damaged element, not as a bare MemoryError."""
+    _need("zarr")
+    import struct
+
+    import numcodecs
+    import zarr
+
+    frame = numcodecs.Zstd().encode(np.zeros(1000))
+    bomb = frame[:4] + bytes([0xE0]) + struct.pack("<Q", 2**40) + frame[7:]  # 8-byte content size
+    path = tmp_path / "zstd.zarr"
+    annstore.write(annstore.AnnData(np.ones((3, 4), dtype=np.float32)), path, format="zarr")
+    g = zarr.open_group(path, mode="r+")
+    arr = g.create_array("uns/b", shape=(1000,), chunks=(1000,), dtype="f8", compressors=[zarr.codecs.ZstdCodec()])
+    arr[:] = 0.5
+    arr.attrs.update({"encoding-type": "array", "encoding-version": "0.2.0"})
+    zarr.consolidate_metadata(path)
+    (chunk,) = [f for f in (path / "uns" / "b").rglob("*") if f.is_file() and f.name != "zarr.json"]
+    chunk.write_bytes(bomb)
+    with pytest.raises(InvalidFileError) as e:
+        annstore.read_zarr(path)
+    assert path.name in str(e.value) and "'/uns/b'" in str(e.value)
+
+
 # ------------------------------------------------------------------------------------ loom
 
 

@@ -292,7 +292,10 @@ class BaseCompressedSparseDataset:
             total * self._value_bytes(), self._node,
             f"reading {u.size} {'rows' if self.format == 'csr' else 'columns'} with {total} stored values",
         )
-        data, indices = _merge_and_read(self._source, starts, stops)
+        try:
+            data, indices = _merge_and_read(self._source, starts, stops)
+        except MemoryError as e:
+            raise _oom(self._node) from e
         self._check_values(data, indices, total, n_minor)
         return _csr(data, indices, lengths, (u.size, n_minor))
 
@@ -365,7 +368,10 @@ class BaseCompressedSparseDataset:
             nnz * self._value_bytes() + ip.nbytes, self._node,
             f"reading the {self.format} matrix of shape {self.shape} with {nnz} stored values",
         )
-        data, indices = self._source.read_nnz(0, nnz)
+        try:
+            data, indices = self._source.read_nnz(0, nnz)
+        except MemoryError as e:
+            raise _oom(self._node) from e
         self._check_values(data, indices, nnz, n_minor)
         m = _csr(data, indices, np.diff(ip), (n_major, n_minor))
         return _as_output(m if self.format == "csr" else m.T.tocsc())
@@ -508,6 +514,17 @@ def _invalid(node: Any, what: str) -> InvalidFileError:
     from ..io.encodings._common import invalid
 
     return invalid(node, what)
+
+
+def _oom(node: Any) -> InvalidFileError:
+    """Running out of memory on a read whose size was checked against the budget: the stored
+    data claims more than it holds (e.g. a compressed chunk declaring a huge size)."""
+    return _invalid(
+        node,
+        "decoding stored values ran out of memory although the selection fits the allocation "
+        "budget: the stored data claims more than it holds (a compressed chunk declaring a "
+        "huge decompressed size?).",
+    )
 
 
 def checked_indptr(source: BackedSparseSource, node: Any) -> np.ndarray:

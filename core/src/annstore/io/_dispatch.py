@@ -269,6 +269,16 @@ class ReadContext(_Context):
             self._active.add(key)
             try:
                 return func(node, ctx=self)
+            except MemoryError as e:
+                # Declared sizes were checked against the allocation budget: running out while
+                # decoding means stored data claims more than it holds (e.g. a zstd frame
+                # declaring 1 TiB of content in a chunk of a few bytes).
+                msg = (
+                    "decoding it ran out of memory although its declared sizes fit the "
+                    "allocation budget: its stored data claims more than it holds (a "
+                    "compressed chunk declaring a huge decompressed size?)."
+                )
+                raise _invalid(node, msg) from e
             except Exception as e:
                 if entry is not None and _plugin_bug(entry, e):
                     raise _reader_error(entry, node, f"{type(e).__name__}: {e}") from e

@@ -258,6 +258,10 @@ class H5SparseSource:
         self._data: h5py.Dataset = _open_for_pieces(g, "data")
         self._indices: h5py.Dataset = _open_for_pieces(g, "indices")
         self._indptr: h5py.Dataset = g["indptr"]
+        from ._chunks import check_chunk_sizes
+
+        for key, ds in (("data", self._data), ("indices", self._indices), ("indptr", self._indptr)):
+            check_chunk_sizes(ds, filename=group.filename, path=f"{where.rstrip('/')}/{key}")
         self.dtype = self._data.dtype
         self.name = where
         self.filename = group.filename

@@ -218,6 +218,7 @@ class H5Array(_Node, ArrayBase):
         # UTF-8 text is decoded by numpy's StringDType in C (then boxed as ``str``), much faster
         # than h5py's per-element ``asstr``; ASCII-declared text keeps ``asstr``'s strict decode.
         self._str_native = self._is_str and info.encoding == "utf-8" and _STRING_DTYPE is not None
+        self._chunks_checked = False
 
     @property
     def is_empty(self) -> bool:
@@ -252,6 +253,11 @@ class H5Array(_Node, ArrayBase):
         return self._obj.compression
 
     def _raw(self, sel: Any) -> Any:
+        if not self._chunks_checked:  # a filtered chunk stored larger than any encoder makes it
+            from ._chunks import check_chunk_sizes
+
+            check_chunk_sizes(self._obj, filename=self.filename, path=self.name)
+            self._chunks_checked = True
         if self._str_native:
             out = self._obj.astype(_STRING_DTYPE)[sel]
             return out.astype(object) if isinstance(out, np.ndarray) else out

@@ -45,6 +45,9 @@ class ZarrSparseSource:
                 raise InvalidFileError(
                     msg, filename=self._group.filename, path=self._group.name
                 ) from None
+            check = getattr(arr, "_check_chunks", None)  # decompression bombs (see _chunks.py)
+            if check is not None:
+                check()
         return arr
 
     @property

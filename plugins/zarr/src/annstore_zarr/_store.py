@@ -323,8 +323,17 @@ class ZarrArray(_Node):
             return out.astype(object)
         return out
 
+    def _check_chunks(self) -> None:
+        """Once per node: no chunk file larger than its declared chunk can be stored as."""
+        if not getattr(self, "_chunks_checked", False):
+            from ._chunks import check_chunk_sizes
+
+            check_chunk_sizes(self._native, self._state.store, filename=self.filename, path=self.name)
+            self._chunks_checked = True
+
     def __getitem__(self, sel: Any) -> Any:
         sel = _norm_selection(sel)
+        self._check_chunks()
         with _quiet_unstable(self._native.dtype.kind == "V"):
             if _has_array(sel):
                 return self._post(self._native.get_orthogonal_selection(sel))
@@ -380,6 +389,7 @@ class ZarrArray(_Node):
     def read_into(self, out: np.ndarray, selection: Any = ()) -> None:
         """Read ``self[selection]`` directly into the preallocated ``out`` buffer."""
         sel = _norm_selection(selection)
+        self._check_chunks()
         if isinstance(sel, tuple) and sel == () and self.shape:
             sel = Ellipsis
         if (
