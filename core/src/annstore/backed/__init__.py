@@ -20,6 +20,7 @@ from .. import abc as _abc
 from ..io import _provide
 from ._dense import BackedArray
 from ._file import FILE_BACKING, AnnDataFileManager, read_backed
+from ._source import GenericSparseSource, SparseSourceBase, merge_touching
 from ._sparse import BaseCompressedSparseDataset, CSCDataset, CSRDataset, sparse_dataset
 
 __all__ = [
@@ -28,6 +29,9 @@ __all__ = [
     "BaseCompressedSparseDataset",
     "CSCDataset",
     "CSRDataset",
+    "GenericSparseSource",
+    "SparseSourceBase",
+    "merge_touching",
     "read_backed",
     "sparse_dataset",
 ]

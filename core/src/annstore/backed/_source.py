@@ -12,7 +12,7 @@ from ..types import IndexSupport
 if TYPE_CHECKING:
     from ..types import ArrayLike, BackedSparseSource, GroupLike
 
-__all__ = ["GenericSparseSource", "get_sparse_source", "sparse_format_of"]
+__all__ = ["GenericSparseSource", "SparseSourceBase", "get_sparse_source", "merge_touching", "sparse_format_of"]
 
 _FORMATS: dict[str, Literal["csr", "csc"]] = {
     "csr_matrix": "csr",
@@ -34,11 +34,31 @@ def _where(group: GroupLike) -> str:
     return f"{group.name!r}" + (f" in {str(fn)!r}" if fn is not None else "")
 
 
-class GenericSparseSource:
-    """:class:`~annstore.types.BackedSparseSource` over plain :class:`~annstore.types.ArrayLike` slicing.
+def merge_touching(starts: Any, stops: Any) -> tuple[np.ndarray[Any, Any], np.ndarray[Any, Any]]:
+    """``[starts, stops)`` ranges without the empty ones, each merged into its predecessor
+    when it begins where that one ends (the concatenated reads stay the same)."""
+    starts = np.asarray(starts, dtype=np.int64).reshape(-1)
+    stops = np.asarray(stops, dtype=np.int64).reshape(-1)
+    keep = stops > starts
+    starts, stops = starts[keep], stops[keep]
+    if len(starts) > 1:
+        brk = np.flatnonzero(starts[1:] != stops[:-1]) + 1
+        starts, stops = starts[np.r_[0, brk]], stops[np.r_[brk - 1, len(stops) - 1]]
+    return starts, stops
 
-    Used when no plugin offers a faster source. Several ranges are read one slice each
-    (core merges touching and nearby ranges before calling :meth:`read_nnz_ranges`).
+
+class SparseSourceBase:
+    """The base of a :class:`~annstore.types.BackedSparseSource`: the group's header, checked.
+
+    Reads only attributes (``encoding-type`` or legacy ``h5sparse_format``, and ``shape``),
+    so a source that opens its arrays lazily stays lazy; a source that opens them calls
+    :meth:`_check_arrays`. Subclasses implement ``indptr``, ``read_nnz`` and, where the
+    backend reads several ranges faster than one by one, ``read_nnz_ranges``.
+
+    Parameters
+    ----------
+    group
+        An adapted ``csr_matrix`` / ``csc_matrix`` group.
     """
 
     indexing = IndexSupport.BASIC
@@ -49,30 +69,76 @@ class GenericSparseSource:
             enc = group.attrs.get("encoding-type")
             msg = f"Expected a csr_matrix/csc_matrix group at {_where(group)}; got encoding {enc!r} instead."
             raise InvalidFileError(msg, filename=group.filename, path=group.name)
-        missing = [k for k in ("data", "indices", "indptr") if k not in group]
         shape = group.attrs.get("shape", group.attrs.get("h5sparse_shape"))
-        if missing or shape is None or len(shape) != 2:
-            what = f"arrays {missing} are missing" if missing else f"the 'shape' attribute is {shape!r}"
-            msg = f"Expected data/indices/indptr arrays and a 2-d 'shape' attribute at {_where(group)}; {what}."
+        if shape is None or len(shape) != 2:
+            msg = f"Expected a 2-d 'shape' attribute on the sparse group {_where(group)}; got {shape!r}."
             raise InvalidFileError(msg, filename=group.filename, path=group.name)
         self.format: Literal["csr", "csc"] = fmt
         self.shape = (int(shape[0]), int(shape[1]))
         self._group = group
-        self._data: ArrayLike = group["data"]  # type: ignore[assignment]
-        self._indices: ArrayLike = group["indices"]  # type: ignore[assignment]
-        self._indptr_arr: ArrayLike = group["indptr"]  # type: ignore[assignment]
-        self.dtype = self._data.dtype
-        n_major = self.shape[0] if fmt == "csr" else self.shape[1]
-        if tuple(self._indptr_arr.shape) != (n_major + 1,) or tuple(self._data.shape) != tuple(
-            self._indices.shape
-        ):
+
+    @classmethod
+    def from_group(cls, group: GroupLike) -> Any:
+        """A source for ``group``, or ``None`` when it is not a stored sparse matrix."""
+        return cls(group) if sparse_format_of(group) is not None else None
+
+    def _check_arrays(self, indptr: Any, data: Any, indices: Any) -> None:
+        """Refuse ``indptr``/``data``/``indices`` arrays whose shapes do not fit the matrix."""
+        n_major = self.shape[0] if self.format == "csr" else self.shape[1]
+        if tuple(indptr.shape) != (n_major + 1,) or tuple(data.shape) != tuple(indices.shape):
+            g = self._group
             msg = (
                 f"Expected indptr of length {n_major + 1} and data/indices of equal length in the "
-                f"{fmt} matrix {_where(group)} of shape {self.shape}; got indptr "
-                f"{tuple(self._indptr_arr.shape)}, data {tuple(self._data.shape)}, indices "
-                f"{tuple(self._indices.shape)} instead."
+                f"{self.format} matrix {_where(g)} of shape {self.shape}; got indptr "
+                f"{tuple(indptr.shape)}, data {tuple(data.shape)}, indices {tuple(indices.shape)} instead."
             )
-            raise InvalidFileError(msg, filename=group.filename, path=group.name)
+            raise InvalidFileError(msg, filename=g.filename, path=g.name)
+
+    def _arrays(self) -> tuple[Any, Any, Any]:
+        """The group's ``data``, ``indices`` and ``indptr`` nodes (checked to be arrays)."""
+        g = self._group
+        missing = [k for k in ("data", "indices", "indptr") if k not in g]
+        nodes = [g[k] for k in ("data", "indices", "indptr") if not missing]
+        if missing or any(hasattr(n, "create_group") for n in nodes):
+            what = f"{missing} are missing" if missing else "some are groups"
+            msg = f"Expected data/indices/indptr arrays in the sparse group {_where(g)}; {what}."
+            raise InvalidFileError(msg, filename=g.filename, path=g.name)
+        return nodes[0], nodes[1], nodes[2]
+
+    def read_nnz_ranges(
+        self, starts: np.ndarray[Any, Any], stops: np.ndarray[Any, Any]
+    ) -> tuple[np.ndarray[Any, Any], np.ndarray[Any, Any]]:
+        """Concatenated ``data``/``indices`` of the ranges, read one :meth:`read_nnz` each."""
+        starts, stops = merge_touching(starts, stops)
+        parts = [self.read_nnz(a, b) for a, b in zip(starts.tolist(), stops.tolist(), strict=True)]
+        if len(parts) == 1:
+            return parts[0]
+        if not parts:
+            return self.read_nnz(0, 0)
+        return np.concatenate([p[0] for p in parts]), np.concatenate([p[1] for p in parts])
+
+    def read_nnz(self, start: int, stop: int) -> tuple[np.ndarray[Any, Any], np.ndarray[Any, Any]]:
+        raise NotImplementedError
+
+    def __repr__(self) -> str:
+        return f"<{type(self).__name__} {self.format} {self.shape} {_where(self._group)}>"
+
+
+class GenericSparseSource(SparseSourceBase):
+    """:class:`~annstore.types.BackedSparseSource` over plain :class:`~annstore.types.ArrayLike` slicing.
+
+    Used when no plugin offers a faster source. Several ranges are read one slice each
+    (core merges touching and nearby ranges before calling :meth:`read_nnz_ranges`).
+    """
+
+    def __init__(self, group: GroupLike) -> None:
+        super().__init__(group)
+        self._data: ArrayLike
+        self._indices: ArrayLike
+        self._indptr_arr: ArrayLike
+        self._data, self._indices, self._indptr_arr = self._arrays()
+        self.dtype = self._data.dtype
+        self._check_arrays(self._indptr_arr, self._data, self._indices)
         self._indptr: np.ndarray[Any, Any] | None = None
 
     def indptr(self) -> np.ndarray[Any, Any]:
@@ -85,19 +151,6 @@ class GenericSparseSource:
         if stop <= start:
             return np.empty(0, self._data.dtype), np.empty(0, self._indices.dtype)
         return np.asarray(self._data[start:stop]), np.asarray(self._indices[start:stop])
-
-    def read_nnz_ranges(
-        self, starts: np.ndarray[Any, Any], stops: np.ndarray[Any, Any]
-    ) -> tuple[np.ndarray[Any, Any], np.ndarray[Any, Any]]:
-        parts = [self.read_nnz(a, b) for a, b in zip(starts.tolist(), stops.tolist(), strict=True) if b > a]
-        if not parts:
-            return np.empty(0, self._data.dtype), np.empty(0, self._indices.dtype)
-        if len(parts) == 1:
-            return parts[0]
-        return np.concatenate([p[0] for p in parts]), np.concatenate([p[1] for p in parts])
-
-    def __repr__(self) -> str:
-        return f"<GenericSparseSource {self.format} {self.shape} {_where(self._group)}>"
 
 
 def get_sparse_source(group: GroupLike) -> BackedSparseSource:

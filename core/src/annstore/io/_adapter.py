@@ -182,7 +182,11 @@ def bounding_box(sel: Any, shape: tuple[int, ...], name: str = "") -> tuple[tupl
     local: list[Any] = []
     for ax, (s, n) in enumerate(zip(expand_selection(sel, len(shape)), shape, strict=True)):
         if isinstance(s, int | np.integer) and not isinstance(s, bool | np.bool_):
-            box.append(int(s))
+            i = int(s) + n if int(s) < 0 else int(s)
+            if not 0 <= i < n:
+                msg = f"Index {int(s)} is out of bounds for axis {ax}" + (f" of {name!r}" if name else "") + f" with size {n}"
+                raise IndexError(msg)
+            box.append(i)
             continue
         if isinstance(s, slice):
             start, stop, step = s.indices(n)
@@ -485,6 +489,10 @@ class GroupBase(StoreNode):
     def get(self, key: str, default: Any = None) -> Any:
         return self[key] if key in self else default
 
+    def child_path(self, key: str) -> str:
+        """The absolute path in the store of the child ``key``."""
+        return _join(self.name, key)
+
     def _missing(self, key: str, detail: str = "") -> KeyError:
         return KeyError(f"{key!r} not found in group {self.name!r} {self._where()}{detail}")
 
@@ -575,7 +583,7 @@ class GroupBase(StoreNode):
         :meth:`storage_options_for`.
         """
         self._check_new(name)
-        path = _join(self.name, name)
+        path = self.child_path(name)
         if data is None:
             if shape is None:
                 msg = f"create_array needs data or shape (creating {path!r})."

@@ -2,15 +2,12 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, Literal
+from typing import Any
 
 import numpy as np
-
+from annstore.backed import SparseSourceBase, merge_touching
 from annstore.errors import InvalidFileError
 from annstore.types import IndexSupport
-
-if TYPE_CHECKING:
-    from annstore.types import GroupLike
 
 __all__ = ["ZarrSparseSource"]
 
@@ -18,25 +15,23 @@ __all__ = ["ZarrSparseSource"]
 MANY_RANGES = 32
 
 
-class ZarrSparseSource:
+class ZarrSparseSource(SparseSourceBase):
     """:class:`~annstore.types.BackedSparseSource` over the arrays of a zarr CSR/CSC group."""
 
     indexing = IndexSupport.POINTS
 
-    def __init__(self, group: Any, fmt: Literal["csr", "csc"], shape: tuple[int, int]) -> None:
-        self._group = group
-        self.format = fmt
-        self.shape = shape
-        self._arrays: dict[str, Any] = {}
+    def __init__(self, group: Any) -> None:
+        super().__init__(group)
+        self._opened: dict[str, Any] = {}
         self._indptr: np.ndarray | None = None
 
     # The arrays are opened on first use and kept: opening a zarr array reads its metadata,
     # and anndata's sparse datasets read nothing until a selection (and metadata once).
     def _array(self, name: str) -> Any:
-        arr = self._arrays.get(name)
+        arr = self._opened.get(name)
         if arr is None:
             try:
-                arr = self._arrays[name] = self._group[name]
+                arr = self._opened[name] = self._group[name]
             except KeyError:
                 msg = (
                     f"Expected data/indices/indptr arrays in sparse group {self._group.name!r}; "
@@ -70,30 +65,10 @@ class ZarrSparseSource:
         """``indptr[start:stop]`` (without caching the whole of it)."""
         return np.asarray(self._indptr_arr[start:stop])
 
-    @classmethod
-    def from_group(cls, group: GroupLike) -> ZarrSparseSource | None:
-        """Build a source for a ``csr_matrix``/``csc_matrix`` group, or ``None`` for anything else."""
-        attrs = group.attrs
-        enc = attrs.get("encoding-type", attrs.get("h5sparse_format", ""))
-        fmt = {"csr_matrix": "csr", "csc_matrix": "csc", "csr": "csr", "csc": "csc"}.get(str(enc))
-        if fmt is None:
-            return None
-        shape = attrs.get("shape", attrs.get("h5sparse_shape"))
-        if shape is None or len(shape) != 2:
-            msg = f"Expected a 2-d 'shape' attribute on sparse group {group.name!r}; got {shape!r}."
-            raise InvalidFileError(msg, filename=group.filename, path=group.name)
-        return cls(group, fmt, (int(shape[0]), int(shape[1])))  # type: ignore[arg-type]
-
     def indptr(self) -> np.ndarray:
         if self._indptr is None:
             ip = np.asarray(self._indptr_arr[...])
-            major = self.shape[0] if self.format == "csr" else self.shape[1]
-            if ip.shape != (major + 1,):
-                msg = (
-                    f"Expected indptr of length {major + 1} for a {self.format} matrix of shape "
-                    f"{self.shape}; got {ip.shape[0]} in {self._group.name!r}."
-                )
-                raise InvalidFileError(msg, filename=self._group.filename, path=self._group.name)
+            self._check_arrays(ip, self._data, self._indices)
             self._indptr = ip
         return self._indptr
 
@@ -101,16 +76,9 @@ class ZarrSparseSource:
         return self._data[start:stop], self._indices[start:stop]
 
     def read_nnz_ranges(self, starts: np.ndarray, stops: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        starts = np.asarray(starts, dtype=np.int64)
-        stops = np.asarray(stops, dtype=np.int64)
-        keep = stops > starts
-        starts, stops = starts[keep], stops[keep]
-        if starts.size == 0:
+        m_starts, m_stops = merge_touching(starts, stops)  # consecutive rows: one read
+        if m_starts.size == 0:
             return (np.empty(0, self._data.dtype), np.empty(0, self._indices.dtype))
-        # Merge touching ranges (consecutive rows) into one read each.
-        brk = np.flatnonzero(starts[1:] != stops[:-1]) + 1
-        m_starts = starts[np.r_[0, brk]]
-        m_stops = stops[np.r_[brk - 1, stops.size - 1]]
         if m_starts.size == 1:
             return self.read_nnz(int(m_starts[0]), int(m_stops[0]))
         if m_starts.size > MANY_RANGES:
