@@ -30,12 +30,16 @@ from .errors import InvalidFileError
 
 __all__ = [
     "BoundedReader",
+    "FileRef",
+    "available_memory",
     "check_allocation",
     "check_indices",
     "check_indptr",
+    "check_lengths",
     "format_bytes",
     "max_allocation",
     "parse_bytes",
+    "too_deep",
 ]
 
 #: Without an explicit budget, allocations below this size are not checked (no system call).

@@ -126,9 +126,8 @@ def construct_backed(where: Any, cls: Any, d: dict[str, Any], **kwargs: Any) -> 
 
 def _check_root(root: GroupLike) -> None:
     from ..io._spec import IOSpec
-    from ..io.encodings._anndata import _get, _has, check_axes
+    from ..io.encodings._anndata import RAW, _get, _has, check_axes
     from ..io.encodings._common import invalid
-    from ..io.encodings._anndata import RAW
 
     check_axes(root)
     if _has(root, "X"):
