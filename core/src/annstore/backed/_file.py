@@ -31,7 +31,7 @@ __all__ = [
 
 
 #: How often opening a backed object is retried when its file is replaced meanwhile.
-_OPEN_RETRIES = 5
+_OPEN_RETRIES = 12
 
 
 def _replaced(filename: Any, element: str) -> FileReplacedError:
@@ -110,6 +110,9 @@ class AnnDataFileManager:
             raise ValueError(msg)
         if self._root is not None:
             return
+        self._open("/")
+
+    def _open(self, element: str) -> None:
         from ..io._api import _MODES
         from ..io._guess import require_format
         from ..io._plugins import open_store_root
@@ -138,12 +141,12 @@ class AnnDataFileManager:
             if close is not None:
                 close()
             if attempt + 1 == _OPEN_RETRIES:
-                raise _replaced(self._filename, "/")
-        self._adopt(pin, root)
+                raise _replaced(self._filename, element)
+        self._adopt(pin, root, element)
         self._root = root
         self._cache.clear()
 
-    def _adopt(self, pin: Any, root: Any) -> None:
+    def _adopt(self, pin: Any, root: Any, element: str) -> None:
         """Keep the first pin; a later open of another file is allowed only after our own write."""
         from ..io._atomic import written_here
 
@@ -162,7 +165,7 @@ class AnnDataFileManager:
         close = getattr(root, "close", None)
         if close is not None:
             close()
-        raise _replaced(self._filename, "/")
+        raise _replaced(self._filename, element)
 
     def close(self) -> None:
         """Close the backing file; the filename is kept (X access reopens it)."""
@@ -189,7 +192,7 @@ class AnnDataFileManager:
                 raise _replaced(self._filename, element)
             self.close()
         if self._root is None:
-            self.open()
+            self._open(element)
         assert self._root is not None
         return self._root
 
@@ -455,7 +458,7 @@ def read_backed(
         try:
             return _read_backed_once(path, format=format, mode=mode, storage_options=storage_options)
         except (_ReplacedWhileOpening, FileReplacedError):
-            time.sleep(0.01 * 2**attempt)
+            time.sleep(min(0.005 * 2**attempt, 0.25))
     raise _replaced(path, "/")
 
 

@@ -39,6 +39,7 @@ from ._api import (
 )
 from ._dispatch import read_dispatched, read_elem, write_dispatched, write_elem
 from ._guess import guess_format
+from ._identity import StorePin, pin_path
 from ._plugins import get_registry, list_formats, refresh_formats
 from ._registry import Registry
 from ._spec import FormatInfo, IOSpec
@@ -52,6 +53,7 @@ __all__ = [
     "Registry",
     "StoreAttrs",
     "StoreNode",
+    "StorePin",
     "bounding_box",
     "check_allocation",
     "check_str_elements",
@@ -65,6 +67,7 @@ __all__ = [
     "open_store",
     "outer_put",
     "outer_take",
+    "pin_path",
     "plain_attr",
     "read",
     "read_csv",

@@ -141,7 +141,7 @@ def _norm_selection(sel: Any) -> Any:
 class _StoreState:
     """What every node of one opened hierarchy shares: the store, its format and close logic."""
 
-    __slots__ = ("closed", "consolidate", "filename", "finalize", "format", "mode", "store",
+    __slots__ = ("closed", "consolidate", "filename", "finalize", "format", "guard", "mode", "store",
                  "zarr_format")
 
     def __init__(
@@ -163,6 +163,8 @@ class _StoreState:
         self.consolidate = consolidate
         self.finalize = finalize
         self.closed = False
+        #: raises FileReplacedError once the path names another store (see _guard.py)
+        self.guard: Any = None
 
 
 class ZarrAttrs(MutableMapping[str, Any]):
@@ -261,7 +263,22 @@ class BackedZarrArray(zarr.Array):  # type: ignore[misc]
                     f"zarr array {self.path!r}."
                 )
                 raise ValueError(msg) from None
+        guard = getattr(self, "_annstore_guard", None)
+        if guard is not None:  # never write into a store another writer put at the path
+            guard(self.path)
         super().__setitem__(selection, value)
+
+    def __getitem__(self, selection: Any) -> Any:
+        guard = getattr(self, "_annstore_guard", None)
+        try:
+            out = super().__getitem__(selection)
+        except Exception:
+            if guard is not None:  # a chunk of another store fails to decode: say why
+                guard(self.path)
+            raise
+        if guard is not None:  # chunks are read by path: were they all of the store opened?
+            guard(self.path)
+        return out
 
 
 class ZarrArray(_Node):
@@ -272,7 +289,9 @@ class ZarrArray(_Node):
     @property
     def backed_array(self) -> BackedZarrArray:
         """This array as a backed AnnData exposes it (``adata.X``): a ``zarr.Array``."""
-        return BackedZarrArray(self._native._async_array)
+        arr = BackedZarrArray(self._native._async_array)
+        arr._annstore_guard = self._state.guard
+        return arr
 
     @property
     def shape(self) -> tuple[int, ...]:
@@ -319,6 +338,8 @@ class ZarrArray(_Node):
         return self.shape[0]
 
     def _post(self, out: Any) -> Any:
+        if self._state.guard is not None:  # chunks are read by path: all of the store opened?
+            self._state.guard(self.name)
         if isinstance(out, np.ndarray) and out.dtype.kind == "T":
             return out.astype(object)
         return out
@@ -894,6 +915,10 @@ def open_zarr_store(
         group.store, filename=filename, zarr_format=fmt, mode=mode,
         consolidate=consolidate, finalize=finalize, format=format,
     )
+    if finalize is None and mode != "w" and isinstance(path, str | os.PathLike) and "://" not in str(path):
+        from ._guard import store_guard
+
+        st.guard = store_guard(path)
     return ZarrGroup(group, st)
 
 
