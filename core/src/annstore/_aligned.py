@@ -15,7 +15,7 @@ from scipy import sparse
 from ._index import is_dask_array, subset
 from ._views import ElementRef, as_view, view_update
 from ._xarray import Dataset2D, is_xr_dataset
-from .errors import ExperimentalFeatureWarning, ImplicitModificationWarning, ShapeMismatchError
+from .errors import ExperimentalFeatureWarning, ImplicitModificationWarning, ShapeMismatchError, user_stacklevel
 
 if TYPE_CHECKING:
     from ._anndata import AnnData
@@ -67,7 +67,7 @@ def coerce_array(value: Any, *, name: str, allow_df: bool = False, allow_array_l
         return value
     if isinstance(value, np.matrix):
         msg = f"{name} should not be a np.matrix, use np.ndarray instead."
-        warnings.warn(msg, ImplicitModificationWarning, stacklevel=4)
+        warnings.warn(msg, ImplicitModificationWarning, stacklevel=user_stacklevel())
         return np.asarray(value)
     if isinstance(value, np.ndarray):
         return value

@@ -34,7 +34,7 @@ from ._raw import Raw
 from ._settings import settings
 from ._views import DictView, ElementRef, as_view
 from ._xarray import Dataset2D
-from .errors import ImplicitModificationWarning, ShapeMismatchError
+from .errors import ImplicitModificationWarning, ShapeMismatchError, user_stacklevel
 
 if TYPE_CHECKING:
     from os import PathLike
@@ -76,7 +76,7 @@ def _infer_len(df: Any, m: Any, p: Any, layers: Any, axis: int) -> int | None:
 def _warn_dup(attr: str) -> None:
     names = "Observation" if attr == "obs" else "Variable"
     msg = f"{names} names are not unique. To make them unique, call `.{attr}_names_make_unique`."
-    warnings.warn(msg, UserWarning, stacklevel=4)
+    warnings.warn(msg, UserWarning, stacklevel=user_stacklevel())
 
 
 def _get_vector(adata: Any, k: str, dim: Literal["obs", "var"], layer: str | None = None) -> Any:

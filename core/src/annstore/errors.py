@@ -13,6 +13,8 @@ file 'pbmc.h5ad'``.
 from __future__ import annotations
 
 import errno
+import sys
+from types import FrameType
 from typing import Any
 
 __all__ = [
@@ -195,6 +197,37 @@ class ExperimentalFeatureWarning(AnnstoreWarning, FutureWarning):
 
 
 _NOTE_FLAG = "__annstore_noted__"
+
+
+def _internal_frame(frame: FrameType) -> bool:
+    top = str(frame.f_globals.get("__name__", "")).partition(".")[0]
+    # annstore, its plugins (annstore_h5ad, a third party's annstore_npydir, ...) and the
+    # machinery calling between them: context managers, decorators, the plugin manager
+    return top == "annstore" or top.startswith("annstore_") or top in {"pluggy", "contextlib", "functools"}
+
+
+def user_stacklevel() -> int:
+    """The ``stacklevel`` that attributes a warning to the first line outside annstore.
+
+    anndata passes ``skip_file_prefixes`` (its own files) to :func:`warnings.warn`, a Python 3.12
+    argument; a fixed ``stacklevel`` cannot do the same, since the depth from the user's call to
+    the warning differs between paths (``AnnData(...)``, a property setter, ``concat``, a plugin
+    reached through pluggy). This walks the stack instead, past annstore's frames, its plugins'
+    and the pluggy / contextlib / functools frames between them. Call it in the frame that calls
+    :func:`warnings.warn`: ``warnings.warn(msg, category, stacklevel=user_stacklevel())``
+    (plugins: :func:`annstore.utils.warn`). Not part of the public API.
+
+    Returns
+    -------
+    int
+        The value to pass as ``stacklevel``.
+    """
+    frame: FrameType | None = sys._getframe(1)  # the frame that calls warnings.warn
+    level = 1
+    while frame is not None and _internal_frame(frame):
+        frame = frame.f_back
+        level += 1
+    return level
 
 
 def add_note_once(exc: BaseException, note: str) -> None:

@@ -25,6 +25,7 @@ import pandas as pd
 from scipy import sparse
 
 from ._model_frames import make_index_unique
+from .errors import user_stacklevel
 
 __all__ = [
     "asarray",
@@ -44,9 +45,24 @@ __all__ = [
 ]
 
 
-def warn(msg: str, category: type[Warning] = UserWarning, *, stacklevel: int = 2) -> None:
-    """:func:`warnings.warn` attributed to the caller's caller (the user's line)."""
-    warnings.warn(msg, category, stacklevel=stacklevel + 1)
+def warn(msg: str, category: type[Warning] = UserWarning, *, stacklevel: int | None = None) -> None:
+    """:func:`warnings.warn`, attributed to the user's line.
+
+    Parameters
+    ----------
+    msg
+        The message.
+    category
+        The warning class.
+    stacklevel
+        As for :func:`warnings.warn`, counted from the caller of this function (2: the caller's
+        caller). ``None`` (default): the first line outside annstore and its plugins, whatever
+        the call depth, as anndata's warnings are attributed.
+    """
+    if stacklevel is None:
+        warnings.warn(msg, category, stacklevel=user_stacklevel())
+    else:
+        warnings.warn(msg, category, stacklevel=stacklevel + 1)
 
 
 def redirect_deprecated(

@@ -13,12 +13,12 @@ from __future__ import annotations
 
 import datetime
 import os
-import warnings
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
 from annstore.errors import AnnstoreError, WriteWarning
+from annstore.utils import warn  # attributed to the user's line, past pluggy and annstore
 
 if TYPE_CHECKING:
     import h5py
@@ -161,20 +161,18 @@ def write_loom_file(adata: AnnData, filename: Any, *, write_obsm_varm: bool = Fa
             for key in mapping.keys():
                 value = mapping[key]
                 if isinstance(value, pd.DataFrame) or not hasattr(value, "shape"):
-                    warnings.warn(
+                    warn(
                         f"{what}[{key!r}] is a {type(value).__name__}, which loom cannot store; "
                         "it is left out.",
                         WriteWarning,
-                        stacklevel=3,
                     )
                     continue
                 attrs[_check_key(key, f"{what} key")] = _normalize_values(value, where=f"{what}[{key!r}]")
     elif extra_keys:
-        warnings.warn(
+        warn(
             f"The loom file will lack these fields: {sorted(set(map(str, extra_keys)))}. "
             "Use write_obsm_varm=True to export multi-dimensional annotations.",
             WriteWarning,
-            stacklevel=3,
         )
 
     fname = os.fspath(filename)

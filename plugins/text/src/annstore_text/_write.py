@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import os
-import warnings
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
 from annstore.errors import WriteWarning
+from annstore.utils import warn  # attributed to the user's line, past pluggy and annstore
 
 if TYPE_CHECKING:
     from annstore import AnnData
@@ -68,7 +68,7 @@ def write_csvs_dir(
     if not skip_data:
         X = adata.X
         if X is None:
-            warnings.warn("X is None; X.csv is not written.", WriteWarning, stacklevel=3)
+            warn("X is None; X.csv is not written.", WriteWarning)
         else:
             X = X.toarray() if _issparse(X) else np.asarray(X)
             tables["X"] = pd.DataFrame(X)
@@ -77,7 +77,7 @@ def write_csvs_dir(
     for key, value in to_write.items():
         if _issparse(value):
             if not warned_sparse:
-                warnings.warn("Omitting to write sparse annotation.", WriteWarning, stacklevel=3)
+                warn("Omitting to write sparse annotation.", WriteWarning)
                 warned_sparse = True
             continue
         target = (dirname if key in _TOP else dir_uns) / f"{key}.csv"
@@ -89,10 +89,6 @@ def write_csvs_dir(
             try:
                 df = pd.DataFrame(arr)
             except Exception as e:
-                warnings.warn(
-                    f"Omitting to write {key!r}: pandas cannot tabulate it ({type(e).__name__}).",
-                    WriteWarning,
-                    stacklevel=3,
-                )
+                warn(f"Omitting to write {key!r}: pandas cannot tabulate it ({type(e).__name__}).", WriteWarning)
                 continue
         df.to_csv(target, sep=sep, header=key in _WITH_HEADER, index=key in _WITH_INDEX)

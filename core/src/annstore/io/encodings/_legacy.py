@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
-from ...errors import OldFormatWarning
+from ...errors import OldFormatWarning, user_stacklevel
 from ._arrays import decode_strings, decode_structured
 from ._common import invalid, read_attr
 
@@ -36,7 +36,7 @@ __all__ = ["clean_legacy_uns", "move_adjacency_matrices", "read_legacy_dataframe
 
 def _warn(node: Any) -> None:
     msg = f"Element {node.name!r} was written without encoding metadata (a pre-0.7 layout)."
-    warnings.warn(msg, OldFormatWarning, stacklevel=4)
+    warnings.warn(msg, OldFormatWarning, stacklevel=user_stacklevel())
 
 
 def read_unencoded(node: GroupLike | ArrayLike, *, ctx: ReadContext) -> Any:
