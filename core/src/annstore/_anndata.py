@@ -225,6 +225,23 @@ class AnnData:
         Backing file (backed mode).
     asview, oidx, vidx
         Internal: build a view of the AnnData passed as ``X``.
+
+    Examples
+    --------
+    >>> import numpy as np, pandas as pd
+    >>> import annstore as ad
+    >>> adata = ad.AnnData(
+    ...     np.arange(6, dtype=np.float32).reshape(3, 2),
+    ...     obs=pd.DataFrame({"cell_type": ["B", "T", "B"]}, index=["c1", "c2", "c3"]),
+    ...     var=pd.DataFrame(index=["g1", "g2"]),
+    ... )
+    >>> adata
+    AnnData object with n_obs × n_vars = 3 × 2
+        obs: 'cell_type'
+        layers: None (.X)
+    >>> b = adata[adata.obs.cell_type == "B"]  # a view; editing it makes a copy
+    >>> b.shape
+    (2, 2)
     """
 
     _adata_ref: AnnData | None
@@ -900,7 +917,26 @@ class AnnData:
         return any(_is_raw_disk_array(v) for attr in attrs for v in getattr(root, f"_{attr}").values())
 
     def copy(self, filename: PathLike[str] | str | None = None) -> AnnData:
-        """A full, independent copy (of a view: a new actual AnnData); on disk if backed."""
+        """A full, independent copy (of a view: a new actual AnnData); on disk if backed.
+
+        Parameters
+        ----------
+        filename
+            Only for a backed AnnData: the path of the new backing file. The data is copied
+            there and the copy is opened backed, in the same mode.
+
+        Returns
+        -------
+        AnnData
+            The copy (backed by ``filename`` when this object is backed).
+
+        Raises
+        ------
+        ValueError
+            A backed AnnData copied without ``filename`` (use :meth:`to_memory` to load it).
+        NotImplementedError
+            ``raw.X`` is still on disk while the AnnData itself is not backed.
+        """
         if not self.isbacked:
             if self._has_raw_disk_array():
                 msg = (
@@ -921,7 +957,23 @@ class AnnData:
         return read_h5ad(filename, backed=self._filemode)
 
     def to_memory(self, *, copy: bool = False) -> AnnData:
-        """An AnnData with every backed / lazy element (dask, backed datasets) loaded into memory."""
+        """An AnnData with every backed or lazy element loaded into memory.
+
+        Backed sparse and dense datasets, dask arrays and lazy dataframes
+        (:class:`~annstore.experimental.backed.Dataset2D`) become numpy, scipy and pandas objects;
+        in-memory elements are kept as they are.
+
+        Parameters
+        ----------
+        copy
+            Also copy the elements already in memory (the result then shares nothing with this
+            object).
+
+        Returns
+        -------
+        AnnData
+            A new in-memory AnnData.
+        """
 
         def load(x: Any) -> Any:
             if x is None:
@@ -995,7 +1047,25 @@ class AnnData:
     # ------------------------------------------------------------------ conversions
 
     def to_df(self, layer: str | None = None) -> pd.DataFrame:
-        """X (or ``layers[layer]``) as a dense DataFrame indexed by obs_names × var_names."""
+        """``X`` (or a layer) as a dense DataFrame, indexed by obs_names, with var_names as columns.
+
+        Parameters
+        ----------
+        layer
+            Key of the layer to convert instead of ``X``.
+
+        Returns
+        -------
+        pandas.DataFrame
+            The dense values (a sparse or dask matrix is densified).
+
+        Raises
+        ------
+        ValueError
+            ``X`` is ``None`` and no layer was given.
+        KeyError
+            ``layer`` is not a key of ``layers``.
+        """
         if layer is not None:
             X = self.layers[layer]
         elif not self._has_X():
@@ -1010,10 +1080,27 @@ class AnnData:
         return pd.DataFrame(np.asarray(X), index=self.obs_names, columns=self.var_names)
 
     def obs_vector(self, k: str, /, *, layer: str | None = None) -> Any:
-        """Values of obs column ``k``, or of variable ``k`` in X (or ``layer``), per observation.
+        """Values of obs column ``k``, or of variable ``k`` in X (or a layer), per observation.
 
         Deprecated as in anndata 0.13 (a ``FutureWarning``): use ``adata[A.obs[k]]`` or
         ``adata[A.layers[layer][:, k]]`` with ``from annstore.acc import A``.
+
+        Parameters
+        ----------
+        k
+            A column of ``obs`` or a name in ``var_names``.
+        layer
+            The layer to read variable ``k`` from (default: ``X``).
+
+        Returns
+        -------
+        numpy.ndarray or pandas.api.extensions.ExtensionArray
+            One value per observation (a categorical column keeps its categories).
+
+        Raises
+        ------
+        KeyError
+            ``k`` is neither a column of ``obs`` nor a name in ``var_names``.
         """
         _deprecated(
             "obs_vector", "anndata.acc.A", "E.g. `vec = adata[A.obs['foo']]` or `vec = adata[A.layers['l']['bar', :]]`"
@@ -1021,10 +1108,27 @@ class AnnData:
         return _get_vector(self, k, "obs", layer=layer)
 
     def var_vector(self, k: str, /, *, layer: str | None = None) -> Any:
-        """Values of var column ``k``, or of observation ``k`` in X (or ``layer``), per variable.
+        """Values of var column ``k``, or of observation ``k`` in X (or a layer), per variable.
 
         Deprecated as in anndata 0.13 (a ``FutureWarning``): use ``adata[A.var[k]]`` or
         ``adata[A.layers[layer][k, :]]`` with ``from annstore.acc import A``.
+
+        Parameters
+        ----------
+        k
+            A column of ``var`` or a name in ``obs_names``.
+        layer
+            The layer to read observation ``k`` from (default: ``X``).
+
+        Returns
+        -------
+        numpy.ndarray or pandas.api.extensions.ExtensionArray
+            One value per variable.
+
+        Raises
+        ------
+        KeyError
+            ``k`` is neither a column of ``var`` nor a name in ``obs_names``.
         """
         _deprecated(
             "var_vector", "anndata.acc.A", "E.g. `vec = adata[A.var['foo']]` or `vec = adata[A.layers['l'][:, 'bar']]`"
@@ -1032,7 +1136,26 @@ class AnnData:
         return _get_vector(self, k, "var", layer=layer)
 
     def rename_categories(self, key: str, categories: Sequence[Any]) -> None:
-        """Rename the categories of categorical ``key`` in obs or var (and scanpy-style uns records)."""
+        """Rename the categories of the categorical annotation ``key``, in place.
+
+        The column is looked up in ``obs``, then in ``var``. Structured arrays of scanpy-style
+        records in ``uns`` computed with ``groupby=key`` (for instance rank_genes_groups) have their
+        fields renamed as well; one whose fields do not match the old categories is left out with
+        a warning.
+
+        Parameters
+        ----------
+        key
+            Name of a categorical column of ``obs`` or ``var``.
+        categories
+            The new category names, as many as the old ones, in the same order.
+
+        Raises
+        ------
+        ValueError
+            ``key`` is in neither ``obs`` nor ``var``, or ``categories`` is a mapping (only
+            list-like categories are supported) or has the wrong length.
+        """
         if isinstance(categories, Mapping):
             msg = "Only list-like `categories` is supported."
             raise ValueError(msg)
@@ -1056,7 +1179,18 @@ class AnnData:
                         warnings.warn(f"Omitting {k1}/{k2} as old categories do not match.", UserWarning, stacklevel=2)
 
     def strings_to_categoricals(self, df: pd.DataFrame | None = None) -> None:
-        """Turn string columns with repeated values into (naturally sorted) categoricals, in place."""
+        """Turn string columns with repeated values into categoricals, in place.
+
+        A column becomes categorical when it has fewer distinct values than rows; its categories
+        are sorted naturally (``"c2"`` before ``"c10"``). This is what the writers do with
+        ``convert_strings_to_categoricals=True``.
+
+        Parameters
+        ----------
+        df
+            The DataFrame to convert (default: both ``obs`` and ``var``); when given, it is
+            converted in place and this AnnData is unchanged.
+        """
         from pandas.api.types import infer_dtype
 
         dfs = [self.obs, self.var] if df is None else [df]
@@ -1073,15 +1207,44 @@ class AnnData:
     _sanitize = strings_to_categoricals
 
     def obs_names_make_unique(self, join: str = "-") -> None:
-        """Make obs_names unique by appending ``join`` and a counter to repeats (``a``, ``a-1``)."""
+        """Make ``obs_names`` unique by appending ``join`` and a counter to repeats.
+
+        The first occurrence keeps its name; later ones become ``a-1``, ``a-2``, ... (a candidate
+        already present is skipped, with a warning).
+
+        Parameters
+        ----------
+        join
+            The separator between the name and the counter.
+        """
         self.obs_names = make_index_unique(self.obs.index, join)
 
     def var_names_make_unique(self, join: str = "-") -> None:
-        """Make var_names unique by appending ``join`` and a counter to repeats (``a``, ``a-1``)."""
+        """Make ``var_names`` unique by appending ``join`` and a counter to repeats.
+
+        The first occurrence keeps its name; later ones become ``a-1``, ``a-2``, ... (a candidate
+        already present is skipped, with a warning).
+
+        Parameters
+        ----------
+        join
+            The separator between the name and the counter.
+        """
         self.var_names = make_index_unique(self.var.index, join)
 
     def chunked_X(self, chunk_size: int | None = None) -> Iterator[tuple[Any, int, int]]:
-        """Iterate over ``(X[start:end], start, end)`` row chunks (default 6000 rows)."""
+        """Iterate over ``X`` in chunks of rows.
+
+        Parameters
+        ----------
+        chunk_size
+            Rows per chunk (default: 6000, as anndata; the last chunk may be shorter).
+
+        Yields
+        ------
+        tuple
+            ``(X[start:end], start, end)``; a backed X is read chunk by chunk.
+        """
         if chunk_size is None:
             chunk_size = 6000
         n = self.n_obs
@@ -1090,7 +1253,25 @@ class AnnData:
             yield self.X[start:end], start, end
 
     def chunk_X(self, select: int | Sequence[int] | np.ndarray = 1000, *, replace: bool = True) -> np.ndarray:
-        """Dense rows of X: ``select`` random rows (an int) or the given row positions."""
+        """Dense rows of ``X``: a random sample, or the given row positions.
+
+        Parameters
+        ----------
+        select
+            An int: that many rows drawn at random; a sequence or array of ints: those rows.
+        replace
+            Draw with replacement (only when ``select`` is an int).
+
+        Returns
+        -------
+        numpy.ndarray
+            The selected rows as a dense 2-d array.
+
+        Raises
+        ------
+        ValueError
+            ``select`` is neither an int nor an array-like of positions.
+        """
         if isinstance(select, int | np.integer) and not isinstance(select, bool):
             n = min(int(select), self.n_obs)
             choice = np.random.choice(self.n_obs, n, replace)
@@ -1139,7 +1320,41 @@ class AnnData:
         compression_opts: Any = None,
         as_dense: Sequence[str] = (),
     ) -> None:
-        """Write an ``.h5ad`` file (see :func:`annstore.io.write_h5ad`)."""
+        """Write this AnnData to an ``.h5ad`` file (the annstore-h5ad plugin).
+
+        The file is written to a temporary sibling and renamed into place when complete, so a
+        failed write never destroys an existing file.
+
+        Parameters
+        ----------
+        filename
+            Path of the file. ``None``: write back to the backing file of a backed AnnData.
+        convert_strings_to_categoricals
+            Turn string columns of ``obs`` and ``var`` with repeated values into categoricals
+            (see :meth:`strings_to_categoricals`) before writing.
+        compression
+            HDF5 compression filter of the arrays: ``"gzip"``, ``"lzf"`` or ``None``.
+        compression_opts
+            Options of the filter (the gzip level, 0-9).
+        as_dense
+            Sparse elements to write as dense arrays: ``"X"``, ``"raw/X"`` or both.
+
+        Raises
+        ------
+        ValueError
+            ``filename`` is ``None`` and the AnnData is not backed.
+        FormatNotInstalledError
+            The annstore-h5ad plugin is not installed.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> import annstore as ad
+        >>> adata = ad.AnnData(np.ones((3, 2), dtype=np.float32))
+        >>> adata.write_h5ad("example.h5ad", compression="gzip")  # doctest: +SKIP
+        >>> ad.read_h5ad("example.h5ad").shape  # doctest: +SKIP
+        (3, 2)
+        """
         if filename is None:
             if not self.isbacked:
                 msg = "Provide a filename!"
@@ -1173,7 +1388,29 @@ class AnnData:
         convert_strings_to_categoricals: bool = True,
         consolidate_metadata: bool = True,
     ) -> None:
-        """Write a zarr store (see :func:`annstore.io.write_zarr`)."""
+        """Write this AnnData to a zarr store (the annstore-zarr plugin).
+
+        Parameters
+        ----------
+        store
+            A path (a directory, or ``.zarr.zip`` for a zip store), a zarr store object or a
+            mapping (for instance an fsspec mapper).
+        chunks
+            Chunk shape of X (default: chosen by zarr). Sparse arrays are chunked along their
+            1-d data arrays.
+        convert_strings_to_categoricals
+            Turn string columns of ``obs`` and ``var`` with repeated values into categoricals
+            before writing.
+        consolidate_metadata
+            Write consolidated metadata (one read opens the whole store).
+
+        Raises
+        ------
+        ValueError
+            ``chunks`` is a bool instead of a shape.
+        FormatNotInstalledError
+            The annstore-zarr plugin is not installed.
+        """
         if isinstance(chunks, bool):
             msg = (
                 "Passing `write_zarr(adata, chunks=True)` is no longer supported. "
@@ -1189,13 +1426,49 @@ class AnnData:
         )
 
     def write_loom(self, filename: PathLike[str] | str, *, write_obsm_varm: bool = False) -> None:
-        """Write a ``.loom`` file (needs the annstore-loom plugin)."""
+        """Write this AnnData to a ``.loom`` file (the annstore-loom plugin).
+
+        ``X`` becomes the main matrix, ``layers`` the loom layers, ``obs``/``var`` the column and
+        row attributes and ``obsp``/``varp`` the loom graphs; ``uns`` and ``raw`` are not stored.
+
+        Parameters
+        ----------
+        filename
+            Path of the file.
+        write_obsm_varm
+            Also store ``obsm``/``varm`` arrays as column/row attributes (DataFrames are left out,
+            with a :class:`~annstore.WriteWarning`).
+
+        Raises
+        ------
+        FormatNotInstalledError
+            The annstore-loom plugin is not installed.
+        """
         from . import io
 
         io.write_loom(filename, self, write_obsm_varm=write_obsm_varm)  # type: ignore[attr-defined]
 
     def write_csvs(self, dirname: PathLike[str] | str, *, skip_data: bool = True, sep: str = ",") -> None:
-        """Write annotations (and optionally X) as CSV files into ``dirname`` (annstore-text plugin)."""
+        """Write the annotations (and optionally ``X``) as CSV files into a directory.
+
+        ``obs.csv``, ``var.csv``, ``obsm.csv``, ``varm.csv`` (and ``X.csv``) go to ``dirname``,
+        ``uns`` entries to ``dirname/uns/``; sparse entries are left out with a warning. Other
+        files in the directory are kept.
+
+        Parameters
+        ----------
+        dirname
+            The directory (created if missing).
+        skip_data
+            Leave ``X`` out (default, as anndata).
+        sep
+            The field separator.
+
+        Raises
+        ------
+        FormatNotInstalledError
+            The annstore-text plugin is not installed.
+        """
         from . import io
 
         io.write_csvs(dirname, self, skip_data=skip_data, sep=sep)  # type: ignore[attr-defined]
