@@ -67,7 +67,17 @@ class UnknownFormatError(AnnstoreError, ValueError):
 
 
 class FormatNotInstalledError(UnknownFormatError, ImportError):  # type: ignore[misc]
-    """A known format was requested whose plugin distribution is not installed."""
+    """A known format was requested whose plugin distribution is not installed.
+
+    Parameters
+    ----------
+    msg
+        The message, ending with the ``pip install`` line.
+    format
+        The format name (``"loom"``).
+    package
+        The distribution that provides it (``"annstore-loom"``).
+    """
 
     def __init__(self, msg: str, *, format: str = "", package: str = "") -> None:
         super().__init__(msg)
@@ -87,6 +97,13 @@ class PluginError(AnnstoreError, RuntimeError):
     """A plugin broke the contract: a hook returned the wrong thing, or its own code failed.
 
     The message names the plugin (and the reader, writer or hook); ``plugin`` holds its name.
+
+    Parameters
+    ----------
+    msg
+        The message, naming the plugin.
+    plugin
+        The plugin's name.
     """
 
     def __init__(self, msg: str, *, plugin: str = "") -> None:
@@ -110,6 +127,15 @@ class InvalidFileError(AnnstoreError, ValueError):
     """A file is malformed: missing or wrong attributes, inconsistent arrays, bad shapes.
 
     Attributes ``filename`` and ``path`` (the element path inside the file) are kept.
+
+    Parameters
+    ----------
+    msg
+        What was expected and what was found.
+    filename
+        The file or store.
+    path
+        The element path inside it (``None``: not known at the raise).
     """
 
     def __init__(self, msg: str, *, filename: Any = None, path: str | None = None) -> None:
@@ -122,6 +148,15 @@ class WriteTargetError(AnnstoreError, OSError):
     """A whole-file write refused its target; nothing was changed.
 
     ``filename`` is the target as given, ``path`` the element (``"/"``: the whole file).
+
+    Parameters
+    ----------
+    msg
+        The message: what was expected and what was found.
+    filename
+        The target as the caller gave it.
+    path
+        The element path (``"/"``: the whole file).
     """
 
     _errno: int | None = None
@@ -137,19 +172,49 @@ class WriteTargetError(AnnstoreError, OSError):
 
 
 class TargetExistsError(WriteTargetError, FileExistsError):
-    """The target is of another kind (a file where a directory store goes) or not a store."""
+    """The target is of another kind (a file where a directory store goes) or not a store.
+
+    Parameters
+    ----------
+    msg
+        The message: what was expected and what was found.
+    filename
+        The target as the caller gave it.
+    path
+        The element path (``"/"``: the whole file).
+    """
 
     _errno = errno.EEXIST
 
 
 class TargetIsADirectoryError(WriteTargetError, IsADirectoryError):
-    """The target of a single-file write (h5ad, loom, zarr zip) is a directory."""
+    """The target of a single-file write (h5ad, loom, zarr zip) is a directory.
+
+    Parameters
+    ----------
+    msg
+        The message: what was expected and what was found.
+    filename
+        The target as the caller gave it.
+    path
+        The element path (``"/"``: the whole file).
+    """
 
     _errno = errno.EISDIR
 
 
 class TargetPermissionError(WriteTargetError, PermissionError):
-    """The target (or its directory) may not be written by this user."""
+    """The target (or its directory) may not be written by this user.
+
+    Parameters
+    ----------
+    msg
+        The message: what was expected and what was found.
+    filename
+        The target as the caller gave it.
+    path
+        The element path (``"/"``: the whole file).
+    """
 
     _errno = errno.EACCES
 
@@ -158,6 +223,15 @@ class FileReplacedError(AnnstoreError, OSError):
     """The file or store a reader or backed object opened was replaced by another writer.
 
     ``filename`` names the file, ``path`` the element being accessed.
+
+    Parameters
+    ----------
+    msg
+        The message.
+    filename
+        The file or store that was replaced.
+    path
+        The element being accessed.
     """
 
     def __init__(self, msg: str, *, filename: Any = None, path: str = "/") -> None:
@@ -231,7 +305,15 @@ def user_stacklevel() -> int:
 
 
 def add_note_once(exc: BaseException, note: str) -> None:
-    """Attach ``note`` to ``exc`` unless an inner frame already attached an element path."""
+    """Attach ``note`` to ``exc`` unless an inner frame already attached an element path.
+
+    Parameters
+    ----------
+    exc
+        The exception being raised.
+    note
+        The note (:pep:`678`), e.g. ``while reading '/layers/counts' ... from h5ad file 'x.h5ad'``.
+    """
     if getattr(exc, _NOTE_FLAG, False):
         return
     try:

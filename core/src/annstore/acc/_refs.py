@@ -178,7 +178,24 @@ class RefAcc(abc.ABC, Generic[R, I, D]):
     ref_class: type[R]
 
     def process_idx(self, idx: Any, /) -> I:
-        """Validate ``idx`` (raising ``TypeError`` or ``ValueError``) and return it normalised."""
+        """Validate an index and return it normalised.
+
+        Parameters
+        ----------
+        idx
+            What was passed in ``acc[idx]``: a column name, a ``(row, column)`` pair, an integer
+            column position, depending on the accessor.
+
+        Returns
+        -------
+        object
+            The index in the form the other methods take.
+
+        Raises
+        ------
+        TypeError, ValueError
+            ``idx`` is not an index of this accessor.
+        """
         self.dims(idx)
         return idx
 
@@ -188,7 +205,18 @@ class RefAcc(abc.ABC, Generic[R, I, D]):
 
     @abc.abstractmethod
     def dims(self, idx: I, /) -> Collection[Dim]:
-        """The dimensions spanned by the array at ``idx``."""
+        """The dimensions spanned by the array at ``idx``.
+
+        Parameters
+        ----------
+        idx
+            A normalised index (see :meth:`process_idx`).
+
+        Returns
+        -------
+        collection of str
+            ``{"obs"}``, ``{"var"}`` or ``{"obs", "var"}``.
+        """
 
     @abc.abstractmethod
     def __repr__(self) -> str:
@@ -196,11 +224,35 @@ class RefAcc(abc.ABC, Generic[R, I, D]):
 
     @abc.abstractmethod
     def idx_repr(self, idx: I, /) -> str:
-        """``idx`` as Python code appended to the accessor's repr, e.g. ``[:, 0]``."""
+        """``idx`` as Python code appended to the accessor's repr, e.g. ``[:, 0]``.
+
+        Parameters
+        ----------
+        idx
+            A normalised index.
+
+        Returns
+        -------
+        str
+            The code, so that ``repr(acc) + acc.idx_repr(idx)`` rebuilds the reference.
+        """
 
     @abc.abstractmethod
     def isin(self, data: D, idx: I | None = None, /) -> bool:
-        """Whether the container (``idx=None``) or the array at ``idx`` exists in ``data``."""
+        """Whether the container (``idx=None``) or the array at ``idx`` exists in ``data``.
+
+        Parameters
+        ----------
+        data
+            The AnnData (or the object the accessor reads from).
+        idx
+            A normalised index; ``None`` asks about the container itself (for instance whether
+            ``obsm["pca"]`` exists at all).
+
+        Returns
+        -------
+        bool
+        """
 
     @abc.abstractmethod
     def get(self, data: D, idx: Any = NO_IDX, /) -> Any:
@@ -208,6 +260,23 @@ class RefAcc(abc.ABC, Generic[R, I, D]):
 
         ``adata[A.obs]`` is the whole ``obs`` frame and ``adata[A.obsm["pca"]]`` the whole
         ``obsm["pca"]`` array, one level above what an :class:`AdRef` gives.
+
+        Parameters
+        ----------
+        data
+            The AnnData (or the object the accessor reads from).
+        idx
+            A normalised index, or :data:`NO_IDX` for the container.
+
+        Returns
+        -------
+        object
+            The array (1-d when it spans one dimension) or the container.
+
+        Raises
+        ------
+        KeyError
+            Nothing is stored at ``idx``.
         """
 
     def _maybe_flatten(self, idx: I, a: Any) -> Any:
@@ -356,7 +425,15 @@ class LayerAcc(RefAcc[R, tuple[Any, Any], Any]):
 
 @dataclass(frozen=True)
 class LayerMapAcc(MapAcc[LayerAcc[R]], Generic[R]):
-    """Accessor for layers (``A.layers``): ``A.layers[k]`` is the :class:`LayerAcc` of layer ``k``."""
+    """Accessor for layers (``A.layers``): ``A.layers[k]`` is the :class:`LayerAcc` of layer ``k``.
+
+    Parameters
+    ----------
+    ref_class
+        The :class:`AdRef` (sub)class the layer accessors create.
+    ref_acc_cls
+        The accessor class for one layer (a :class:`LayerAcc` subclass).
+    """
 
     _: KW_ONLY
     ref_class: type[R]

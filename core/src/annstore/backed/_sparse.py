@@ -164,6 +164,19 @@ class BaseCompressedSparseDataset:
     arrays or lists (unsorted, repeated, negative) on either axis and returns a scipy sparse
     matrix in the dataset's format (``ds[i, j]`` returns a scalar). Only the stored ranges a
     selection needs are read.
+
+    Parameters
+    ----------
+    group
+        The stored group of the matrix (``data``, ``indices``, ``indptr`` and the ``shape``
+        and encoding attributes), as an annstore group or the storage library's object.
+    should_cache_indptr
+        Keep ``indptr`` in memory after the first read (default), so selections read it once.
+
+    Raises
+    ------
+    InvalidFileError
+        The group is not a CSR/CSC matrix, or its arrays disagree with its shape.
     """
 
     format: Literal["csr", "csc"]
@@ -390,6 +403,28 @@ class BaseCompressedSparseDataset:
         ``indptr`` is 32-bit and the new number of stored values no longer fits, ``indptr``
         is rewritten as 64-bit (anndata reads either) instead of silently wrapping around.
         The file must be open for writing.
+
+        Parameters
+        ----------
+        sparse_matrix
+            A scipy sparse matrix or array of the dataset's format (CSR for a
+            :class:`CSRDataset`, CSC for a :class:`CSCDataset`).
+
+        Raises
+        ------
+        NotImplementedError
+            ``sparse_matrix`` is not sparse.
+        ValueError
+            Its format differs from the dataset's.
+        AppendShapeError
+            The other axis has another size (a :class:`~annstore.errors.ShapeMismatchError`
+            and, as in anndata, an ``AssertionError``).
+        TypeError
+            Its values cannot be cast to the dataset's dtype.
+        OverflowError
+            The number of stored values no longer fits a 32-bit ``indptr`` that cannot be widened.
+        CapabilityError
+            The storage format does not support appending.
         """
         if isinstance(sparse_matrix, BaseCompressedSparseDataset):
             sparse_matrix = sparse_matrix.to_memory()
@@ -499,13 +534,29 @@ class AppendShapeError(ShapeMismatchError, AssertionError):
 
 
 class CSRDataset(BaseCompressedSparseDataset):
-    """A stored CSR matrix (rows are the major axis)."""
+    """A stored CSR matrix (rows are the major axis).
+
+    Parameters
+    ----------
+    group
+        The stored group of the matrix.
+    should_cache_indptr
+        Keep ``indptr`` in memory after the first read.
+    """
 
     format = "csr"
 
 
 class CSCDataset(BaseCompressedSparseDataset):
-    """A stored CSC matrix (columns are the major axis)."""
+    """A stored CSC matrix (columns are the major axis).
+
+    Parameters
+    ----------
+    group
+        The stored group of the matrix.
+    should_cache_indptr
+        Keep ``indptr`` in memory after the first read.
+    """
 
     format = "csc"
 

@@ -1138,7 +1138,22 @@ class AnnCollection(_IterateMixin):
         return self._make_view(_positions(np.asarray(indices, dtype=np.intp), self.n_obs), None, self._convert)
 
     def lazy_attr(self, attr: str, key: Any = None) -> LazyAttrData:
-        """A subsettable, array-like handle on ``attr`` (``"X"``, ``"obs"``, ``"obsm"``, ``"layers"``) or ``attr[key]``."""
+        """A subsettable, array-like handle on ``attr`` (``"X"``, ``"obs"``, ``"obsm"``, ``"layers"``) or ``attr[key]``.
+
+        Parameters
+        ----------
+        attr
+            ``"X"``, ``"obs"``, ``"obsm"`` or ``"layers"``.
+        key
+            A key of ``attr`` (an obs column, an obsm or layers entry); ``None``: the whole
+            attribute.
+
+        Returns
+        -------
+        LazyAttrData
+            A handle that reads only the rows it is indexed with, from the underlying AnnData
+            objects.
+        """
         if attr not in ("X", *ATTRS):
             msg = f"Expected attr one of 'X', 'obs', 'obsm', 'layers'; got {attr!r} instead."
             raise ValueError(msg)

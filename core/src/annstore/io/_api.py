@@ -241,6 +241,44 @@ def write(
 
     Local whole-file writes are atomic: the data goes to a temporary sibling that replaces
     ``path`` only once complete, so a crash never destroys the previous file.
+
+    Parameters
+    ----------
+    adata
+        The AnnData to write.
+    path
+        Target path (or store / URL for zarr).
+    format
+        A format name from :func:`annstore.list_formats` (``"h5ad"``, ``"zarr"``, ``"loom"``,
+        ...); guessed from the suffix of ``path`` when omitted.
+    storage_options
+        Options of the fsspec filesystem for a URL target.
+    dataset_kwargs
+        Storage options of every array (``{"compression": "gzip"}``).
+    atomic
+        Write to a temporary sibling and rename it into place (default). ``False`` writes in
+        place (faster on some remote stores, unsafe on failure).
+    **options
+        Format-specific options, as the format's own writer takes them (for instance
+        ``convert_strings_to_categoricals`` or ``as_dense`` for h5ad).
+
+    Raises
+    ------
+    UnknownFormatError
+        No installed format matches ``format`` or the suffix of ``path``.
+    WriteTargetError
+        The target cannot be written (a directory where a file goes, no permission); nothing
+        was changed.
+    FormatNotInstalledError
+        The plugin that reads this format is not installed (the message gives the
+        ``pip install`` line).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import annstore as ad
+    >>> adata = ad.AnnData(np.ones((3, 2), dtype=np.float32))
+    >>> ad.write(adata, "example.zarr")  # the zarr format, from the suffix  # doctest: +SKIP
     """
     from .._xarray import refuse_dataset2d
 
@@ -285,6 +323,8 @@ def _compression_kwargs(compression: Any, compression_opts: Any) -> dict[str, An
     return kw
 
 
+
+
 def read_h5ad(
     filename: PathLike[str] | str,
     backed: Literal["r", "r+"] | bool | None = None,
@@ -293,7 +333,52 @@ def read_h5ad(
     as_sparse_fmt: type = None,  # type: ignore[assignment]
     chunk_size: int = 6000,
 ) -> AnnData:
-    """Read a ``.h5ad`` file (anndata's signature and results). Needs annstore-h5ad."""
+    """Read a ``.h5ad`` file into an AnnData (anndata's signature and results).
+
+    Needs the annstore-h5ad plugin (installed with ``pip install annstore``). Reading runs no
+    code from the file, and a malformed file raises one
+    :class:`~annstore.errors.InvalidFileError` naming the file and the element.
+
+    Parameters
+    ----------
+    filename
+        Path of the file.
+    backed
+        ``"r"`` or ``"r+"`` (``True`` means ``"r+"``): open in backed mode, loading everything
+        but ``X`` (and ``raw.X``), which stay on disk and are read on indexing; in ``"r+"``
+        mode edits of ``X`` write through to the file. ``None`` or ``False``: read everything
+        into memory.
+    as_sparse
+        Dense elements to read as sparse matrices: ``"X"``, ``"raw/X"`` (read chunk by chunk,
+        so a large dense matrix never sits in memory whole).
+    as_sparse_fmt
+        The sparse class to read them as: :class:`scipy.sparse.csr_matrix` (default) or
+        :class:`scipy.sparse.csc_matrix`.
+    chunk_size
+        Rows read at a time when converting ``as_sparse`` elements.
+
+    Returns
+    -------
+    AnnData
+        The file's contents; backed (``adata.isbacked``) when ``backed`` was given.
+
+    Raises
+    ------
+    FileNotFoundError
+        ``filename`` does not exist.
+    InvalidFileError
+        The file is not an HDF5 file, or an element of it is malformed.
+    FormatNotInstalledError
+        The plugin that reads this format is not installed (the message gives the
+        ``pip install`` line).
+
+    Examples
+    --------
+    >>> import annstore as ad
+    >>> adata = ad.read_h5ad("pbmc.h5ad")  # doctest: +SKIP
+    >>> backed = ad.read_h5ad("pbmc.h5ad", backed="r")  # X stays on disk  # doctest: +SKIP
+    >>> backed[:100].to_memory()  # doctest: +SKIP
+    """
     if as_sparse_fmt is None:
         from scipy.sparse import csr_matrix
 
@@ -313,7 +398,43 @@ def write_h5ad(
     compression_opts: Any = None,
     as_dense: Sequence[str] = (),
 ) -> None:
-    """Write ``adata`` to a ``.h5ad`` file (anndata's signature and results). Needs annstore-h5ad."""
+    """Write ``adata`` to a ``.h5ad`` file (anndata's signature and results). Needs annstore-h5ad.
+
+    The file is written to a temporary sibling and renamed into place when complete: a failed
+    write never destroys an existing file.
+
+    Parameters
+    ----------
+    filepath
+        Path of the file.
+    adata
+        The AnnData to write.
+    convert_strings_to_categoricals
+        Turn string columns of ``obs``/``var`` with repeated values into categoricals first.
+    compression
+        HDF5 compression filter of the arrays: ``"gzip"``, ``"lzf"`` or ``None``.
+    compression_opts
+        Options of the filter (the gzip level, 0-9).
+    as_dense
+        Sparse elements to write dense: ``"X"``, ``"raw/X"``.
+
+    Raises
+    ------
+    WriteTargetError
+        The target cannot be written (it is a directory, or not writable); nothing was changed.
+    ElementWriteError
+        An element cannot be encoded (the message names it); an existing file is kept.
+    FormatNotInstalledError
+        The plugin that reads this format is not installed (the message gives the
+        ``pip install`` line).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import annstore as ad
+    >>> adata = ad.AnnData(np.ones((3, 2), dtype=np.float32))
+    >>> ad.io.write_h5ad("example.h5ad", adata, compression="gzip")  # doctest: +SKIP
+    """
     _strings_to_categoricals(adata, convert_strings_to_categoricals)
     write(
         adata, filepath, "h5ad",
@@ -323,7 +444,31 @@ def write_h5ad(
 
 
 def read_hdf(filename: PathLike[str] | str, key: str) -> AnnData:
-    """Read a 2-D table stored by pandas/PyTables HDF5 under ``key``. Needs annstore-h5ad."""
+    """Read a 2-D table stored by pandas/PyTables HDF5 under ``key``. Needs annstore-h5ad.
+
+    Parameters
+    ----------
+    filename
+        Path of the HDF5 file.
+    key
+        Name of the table in the file.
+
+    Returns
+    -------
+    AnnData
+        ``X`` from the table's values, ``obs_names`` from its index and ``var_names`` from its
+        columns.
+
+    Raises
+    ------
+    KeyError
+        The file has no dataset ``key`` (the message lists what it stores).
+    ValueError
+        ``key`` is empty (the message lists the datasets to choose from).
+    FormatNotInstalledError
+        The plugin that reads this format is not installed (the message gives the
+        ``pip install`` line).
+    """
     require_format("h5ad")
     res = get_plugin_manager().hook.annstore_read_file(
         path=filename, format="hdf", options={"key": key}
@@ -338,6 +483,31 @@ def read_zarr(store: Any, *, backed: Literal["r", "r+"] | None = None, storage_o
     """Read an AnnData from a zarr store (directory, zip, URL or zarr Group). Needs annstore-zarr.
 
     ``backed`` is an annstore extension (anndata has no backed zarr).
+
+    Parameters
+    ----------
+    store
+        A path (a directory store, ``.zarr.zip`` for a zip store, or a URL that fsspec
+        opens), a zarr store object or mapping, or an open ``zarr.Group``.
+    backed
+        ``"r"`` or ``"r+"``: open in backed mode (``X`` stays in the store and is read on
+        indexing); ``None``: read everything into memory.
+    storage_options
+        Options of the fsspec filesystem of a URL (``{"anon": True}`` for a public bucket).
+
+    Returns
+    -------
+    AnnData
+
+    Raises
+    ------
+    FileNotFoundError
+        The store does not exist.
+    InvalidFileError
+        The store is not an AnnData, or an element of it is malformed.
+    FormatNotInstalledError
+        The plugin that reads this format is not installed (the message gives the
+        ``pip install`` line).
     """
     return read(store, "zarr", backed=backed, storage_options=storage_options)
 
@@ -355,6 +525,30 @@ def write_zarr(
     """Write ``adata`` to a zarr store (anndata's signature and results). Needs annstore-zarr.
 
     ``ds_kwargs`` (e.g. ``compressor=``) are storage options of every array, as in anndata.
+
+    Parameters
+    ----------
+    store
+        A path (a directory, or ``.zarr.zip`` for a zip store), a URL, a zarr store object or
+        mapping, or an open ``zarr.Group``.
+    adata
+        The AnnData to write.
+    chunks
+        Chunk shape of ``X``.
+    convert_strings_to_categoricals
+        Turn string columns of ``obs``/``var`` with repeated values into categoricals first.
+    consolidate_metadata
+        Write consolidated metadata, so a read opens the store with one request.
+    storage_options
+        Options of the fsspec filesystem of a URL.
+    **ds_kwargs
+        Storage options of every array (``compressor=``, ``shards=``, ...).
+
+    Raises
+    ------
+    FormatNotInstalledError
+        The plugin that reads this format is not installed (the message gives the
+        ``pip install`` line).
     """
     _strings_to_categoricals(adata, convert_strings_to_categoricals)
     so = dict(storage_options or {})
@@ -377,7 +571,47 @@ def read_loom(
     varm_mapping: Mapping[str, Any] = MappingProxyType({}),
     **kwargs: Any,
 ) -> AnnData:
-    """Read a ``.loom`` file (anndata's signature and results). Needs annstore-loom."""
+    """Read a ``.loom`` file (anndata's signature and results). Needs annstore-loom.
+
+    Parameters
+    ----------
+    filename
+        Path of the ``.loom`` file.
+    sparse
+        Read the main matrix and the layers as scipy sparse CSR matrices (default) or dense.
+    cleanup
+        Put column and row attributes with a single value (or numbers in a mapping) in
+        ``obsm``/``varm`` when ``obsm_names``/``varm_names`` do not name them.
+    X_name
+        The layer that becomes ``X`` when the main matrix is absent (``"spliced"``).
+    obs_names
+        The column attribute holding the observation names.
+    obsm_names
+        Mapping of obsm keys to lists of column attributes to stack into that obsm array.
+    var_names
+        The row attribute holding the variable names.
+    varm_names
+        Mapping of varm keys to lists of row attributes to stack into that varm array.
+    dtype
+        Numpy dtype of ``X`` and the layers.
+    obsm_mapping, varm_mapping
+        Deprecated spellings of ``obsm_names`` and ``varm_names`` (as in anndata).
+    **kwargs
+        Accepted for compatibility with loompy's ``connect`` options (``mode``, ``validate``,
+        ``spec_version``), and ignored; any other name raises ``TypeError``.
+
+    Returns
+    -------
+    AnnData
+        ``X`` from the main matrix, ``layers`` from the loom layers, ``obs``/``var`` from the
+        column/row attributes, ``obsp``/``varp`` from the loom graphs.
+
+    Raises
+    ------
+    FormatNotInstalledError
+        The plugin that reads this format is not installed (the message gives the
+        ``pip install`` line).
+    """
     return read(
         filename, "loom", sparse=sparse, cleanup=cleanup, X_name=X_name, obs_names=obs_names,
         obsm_names=obsm_names, var_names=var_names, varm_names=varm_names, dtype=dtype,
@@ -386,7 +620,23 @@ def read_loom(
 
 
 def write_loom(filename: PathLike[str] | str, adata: AnnData, *, write_obsm_varm: bool = False) -> None:
-    """Write ``adata`` to a ``.loom`` file. Needs annstore-loom."""
+    """Write ``adata`` to a ``.loom`` file. Needs annstore-loom.
+
+    Parameters
+    ----------
+    filename
+        Path of the file.
+    adata
+        The AnnData to write.
+    write_obsm_varm
+        Also store ``obsm``/``varm`` arrays as column/row attributes.
+
+    Raises
+    ------
+    FormatNotInstalledError
+        The plugin that reads this format is not installed (the message gives the
+        ``pip install`` line).
+    """
     write(adata, filename, "loom", write_obsm_varm=write_obsm_varm)
 
 
@@ -398,7 +648,32 @@ def read_csv(
     filename: Any, delimiter: str | None = ",", *, first_column_names: bool | None = None,
     dtype: str = "float32",
 ) -> AnnData:
-    """Read a comma-separated file (anndata's signature and results). Needs annstore-text."""
+    """Read a comma-separated file (anndata's signature and results). Needs annstore-text.
+
+    Parameters
+    ----------
+    filename
+        Path of the file; ``.gz`` and ``.bz2`` files are decompressed while read.
+    delimiter
+        The field separator.
+    first_column_names
+        Whether the first column holds the observation names (``None``: guessed, as anndata
+        guesses it from the first data row).
+    dtype
+        Numpy dtype of ``X``.
+
+    Returns
+    -------
+    AnnData
+        ``X`` from the table's values, ``obs_names`` and ``var_names`` from its first column and
+        header row when present.
+
+    Raises
+    ------
+    FormatNotInstalledError
+        The plugin that reads this format is not installed (the message gives the
+        ``pip install`` line).
+    """
     return _read_text_kind("csv", filename, delimiter=delimiter,
                            first_column_names=first_column_names, dtype=dtype)
 
@@ -407,23 +682,105 @@ def read_text(
     filename: Any, delimiter: str | None = None, *, first_column_names: bool | None = None,
     dtype: str = "float32",
 ) -> AnnData:
-    """Read a delimited text file (anndata's signature and results). Needs annstore-text."""
+    """Read a delimited text file (anndata's signature and results). Needs annstore-text.
+
+    Parameters
+    ----------
+    filename
+        Path of the file; ``.gz`` and ``.bz2`` files are decompressed while read.
+    delimiter
+        The field separator (``None``: runs of whitespace).
+    first_column_names
+        Whether the first column holds the observation names (``None``: guessed).
+    dtype
+        Numpy dtype of ``X``.
+
+    Returns
+    -------
+    AnnData
+
+    Raises
+    ------
+    FormatNotInstalledError
+        The plugin that reads this format is not installed (the message gives the
+        ``pip install`` line).
+    """
     return _read_text_kind("text", filename, delimiter=delimiter,
                            first_column_names=first_column_names, dtype=dtype)
 
 
 def read_excel(filename: PathLike[str] | str, sheet: str | int, dtype: str = "float32") -> AnnData:
-    """Read a sheet of an ``.xlsx`` file. Needs annstore-text (and openpyxl)."""
+    """Read a sheet of an ``.xlsx`` file. Needs annstore-text (and openpyxl).
+
+    Parameters
+    ----------
+    filename
+        Path of the ``.xlsx`` file.
+    sheet
+        Name or position of the sheet.
+    dtype
+        Numpy dtype of ``X``.
+
+    Returns
+    -------
+    AnnData
+        ``X`` from the sheet's values, ``obs_names`` from its first column and ``var_names``
+        from its first row.
+
+    Raises
+    ------
+    FormatNotInstalledError
+        The plugin that reads this format is not installed (the message gives the
+        ``pip install`` line).
+    """
     return _read_text_kind("excel", filename, sheet=sheet, dtype=dtype)
 
 
 def read_mtx(filename: PathLike[str] | str, dtype: str = "float32") -> AnnData:
-    """Read a Matrix Market file (gzip too). Needs annstore-text."""
+    """Read a Matrix Market file (gzip too). Needs annstore-text.
+
+    Parameters
+    ----------
+    filename
+        Path of the ``.mtx`` (or ``.mtx.gz``) file.
+    dtype
+        Numpy dtype of ``X``.
+
+    Returns
+    -------
+    AnnData
+        ``X`` as a CSR matrix; names are ``"0"``, ``"1"``, ... (the format stores none).
+
+    Raises
+    ------
+    FormatNotInstalledError
+        The plugin that reads this format is not installed (the message gives the
+        ``pip install`` line).
+    """
     return _read_text_kind("mtx", filename, dtype=dtype)
 
 
 def read_umi_tools(filename: PathLike[str] | str, dtype: Any = None) -> AnnData:
-    """Read a umi_tools ``count`` table. Needs annstore-text."""
+    """Read a umi_tools ``count`` table. Needs annstore-text.
+
+    Parameters
+    ----------
+    filename
+        Path of the table written by ``umi_tools count --wide`` (gzip too).
+    dtype
+        Numpy dtype of ``X`` (default: that of the counts column).
+
+    Returns
+    -------
+    AnnData
+        One observation per cell, one variable per gene, counts as a CSR ``X``.
+
+    Raises
+    ------
+    FormatNotInstalledError
+        The plugin that reads this format is not installed (the message gives the
+        ``pip install`` line).
+    """
     return _read_text_kind("umi_tools", filename, dtype=dtype)
 
 
@@ -432,6 +789,23 @@ def write_csvs(dirname: PathLike[str] | str, adata: AnnData, *, skip_data: bool 
 
     As in anndata, files go into the directory (other files there are kept), so this write is not
     atomic; a ``.csv`` suffix on ``dirname`` is dropped.
+
+    Parameters
+    ----------
+    dirname
+        The directory (created when missing).
+    adata
+        The AnnData to write.
+    skip_data
+        Leave ``X`` out (default, as anndata).
+    sep
+        The field separator.
+
+    Raises
+    ------
+    FormatNotInstalledError
+        The plugin that reads this format is not installed (the message gives the
+        ``pip install`` line).
     """
     from pathlib import Path
 
