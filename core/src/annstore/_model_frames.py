@@ -141,6 +141,18 @@ def make_index_unique(index: pd.Index, join: str = "-") -> pd.Index:
     """Suffix repeated names with ``join`` + a counter (``a``, ``a-1``, ``a-2``), keeping the first.
 
     A candidate name that already exists is skipped (the counter advances), with a warning.
+
+    Parameters
+    ----------
+    index
+        The names.
+    join
+        The separator between a name and its counter.
+
+    Returns
+    -------
+    pandas.Index
+        The unique names, in the same order.
     """
     if index.is_unique:
         return index

@@ -46,6 +46,17 @@ class Raw:
 
     ``raw.X``, ``raw.var`` and ``raw.varm`` keep all variables; the observations are always
     those of the owning AnnData (a view of the AnnData subsets ``raw`` along observations only).
+
+    Parameters
+    ----------
+    adata
+        The AnnData that owns this ``raw``.
+    X
+        The unfiltered data matrix, one row per observation of ``adata`` (default: ``adata.X``).
+    var
+        The variable annotation of ``X`` (default: ``adata.var``).
+    varm
+        Aligned arrays of the variables.
     """
 
     is_view: ClassVar[bool] = False
@@ -186,13 +197,45 @@ class Raw:
         )
 
     def var_vector(self, k: str, /) -> Any:
-        """Values of raw var column ``k``, or of observation ``k`` across raw variables."""
+        """Values of raw var column ``k``, or of observation ``k`` across raw variables.
+
+        Parameters
+        ----------
+        k
+            A column of ``raw.var`` or a name in ``obs_names``.
+
+        Returns
+        -------
+        numpy.ndarray
+            One value per raw variable.
+
+        Raises
+        ------
+        KeyError
+            ``k`` is neither a column of ``raw.var`` nor an observation name.
+        """
         from ._anndata import _get_vector
 
         return _get_vector(self, k, "var")
 
     def obs_vector(self, k: str, /) -> np.ndarray:
-        """Values of raw variable ``k`` across observations."""
+        """Values of raw variable ``k`` across observations.
+
+        Parameters
+        ----------
+        k
+            A name in ``raw.var_names``.
+
+        Returns
+        -------
+        numpy.ndarray
+            One value per observation.
+
+        Raises
+        ------
+        KeyError
+            ``k`` is not a raw variable.
+        """
         idx = self._normalize_indices((slice(None), k))
         a = subset(self.X, (idx[0], _as_slice(idx[1])))
         if sparse.issparse(a):

@@ -395,7 +395,17 @@ class Dataset2D(Mapping):
         return df
 
     def equals(self, b: object) -> bool:
-        """Whether ``b`` holds the same data (:meth:`xarray.Dataset.equals`)."""
+        """Whether ``b`` holds the same data (:meth:`xarray.Dataset.equals`).
+
+        Parameters
+        ----------
+        b
+            Another :class:`Dataset2D` (anything else is not equal).
+
+        Returns
+        -------
+        bool
+        """
         if isinstance(b, Dataset2D):
             b = b.ds
         return bool(self.ds.equals(b))

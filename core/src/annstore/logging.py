@@ -76,5 +76,13 @@ def format_memory_usage(mem_usage: tuple[float, float], msg: str = "", *, newlin
 
 
 def print_memory_usage(msg: str = "", *, newline: bool = False) -> None:
-    """Print the memory usage of this process (see :func:`format_memory_usage`)."""
+    """Print the memory usage of this process (see :func:`format_memory_usage`).
+
+    Parameters
+    ----------
+    msg
+        A message to print before the figures.
+    newline
+        Start with a newline.
+    """
     print(format_memory_usage(get_memory_usage(), msg, newline=newline))

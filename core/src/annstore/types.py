@@ -65,8 +65,24 @@ class ArrayLike(Protocol):
     def attrs(self) -> MutableMapping[str, Any]: ...
     def __getitem__(self, selection: Any) -> Any: ...
     def __setitem__(self, selection: Any, value: Any) -> None: ...
-    def resize(self, shape: tuple[int, ...]) -> None: ...
-    def read_into(self, out: np.ndarray[Any, Any], selection: Any = ...) -> None: ...
+    def resize(self, shape: tuple[int, ...]) -> None:
+        """Change the shape in place, keeping the stored values (for appending).
+
+        Parameters
+        ----------
+        shape
+            The new shape, with as many dimensions as the current one.
+        """
+    def read_into(self, out: np.ndarray[Any, Any], selection: Any = ...) -> None:
+        """Read ``self[selection]`` into the preallocated ``out`` (a bulk fast path).
+
+        Parameters
+        ----------
+        out
+            A numpy array of the selection's shape and the array's dtype.
+        selection
+            What to read, as for ``__getitem__`` (default: everything).
+        """
 
 
 @runtime_checkable
@@ -79,12 +95,25 @@ class GroupLike(Protocol):
 
     @property
     def attrs(self) -> MutableMapping[str, Any]: ...
-    def keys(self) -> Iterable[str]: ...
+    def keys(self) -> Iterable[str]:
+        """The names of the direct children."""
     def __iter__(self) -> Iterator[str]: ...
     def __getitem__(self, key: str) -> GroupLike | ArrayLike: ...
     def __contains__(self, key: object) -> bool: ...
     def __delitem__(self, key: str) -> None: ...
-    def create_group(self, name: str) -> GroupLike: ...
+    def create_group(self, name: str) -> GroupLike:
+        """Create and return the child group ``name``.
+
+        Parameters
+        ----------
+        name
+            The child's name (or a ``/``-separated path below this group).
+
+        Raises
+        ------
+        ValueError
+            A child of that name exists.
+        """
     def create_array(
         self,
         name: str,
@@ -93,7 +122,21 @@ class GroupLike(Protocol):
         shape: tuple[int, ...] | None = None,
         dtype: Any = None,
         **storage_options: Any,
-    ) -> ArrayLike: ...
+    ) -> ArrayLike:
+        """Create and return the child array ``name``, from ``data`` or as ``shape``/``dtype``.
+
+        Parameters
+        ----------
+        name
+            The child's name.
+        data
+            The values (a numpy array; strings as ``U``, ``T`` or ``object`` arrays of ``str``).
+        shape, dtype
+            Shape and dtype of an empty array, when ``data`` is not given.
+        **storage_options
+            Backend options: ``chunks``, ``compression``, ``compression_opts``, ``maxshape``,
+            ``fill_value``, ... (a backend ignores those it has no use for).
+        """
 
 
 class IndexSupport(enum.Enum):
@@ -115,14 +158,37 @@ class BackedSparseSource(Protocol):
     dtype: np.dtype[Any]
     indexing: IndexSupport
 
-    def indptr(self) -> np.ndarray[Any, Any]: ...
+    def indptr(self) -> np.ndarray[Any, Any]:
+        """The whole ``indptr`` array (read once by core, then cached)."""
     def read_nnz(self, start: int, stop: int) -> tuple[np.ndarray[Any, Any], np.ndarray[Any, Any]]:
-        """Return ``(data[start:stop], indices[start:stop])``."""
+        """Return ``(data[start:stop], indices[start:stop])``.
+
+        Parameters
+        ----------
+        start, stop
+            The range of stored values, as ``indptr`` gives it.
+
+        Returns
+        -------
+        tuple of numpy.ndarray
+            The values and their minor-axis indices.
+        """
         ...
     def read_nnz_ranges(
         self, starts: np.ndarray[Any, Any], stops: np.ndarray[Any, Any]
     ) -> tuple[np.ndarray[Any, Any], np.ndarray[Any, Any]]:
-        """Return concatenated ``data``/``indices`` of several ``[start, stop)`` ranges."""
+        """Return concatenated ``data``/``indices`` of several ``[start, stop)`` ranges.
+
+        Parameters
+        ----------
+        starts, stops
+            Sorted, non-overlapping ranges of stored values (``int64`` arrays of equal length).
+
+        Returns
+        -------
+        tuple of numpy.ndarray
+            The values and indices of every range, concatenated in order.
+        """
         ...
 
 
@@ -135,7 +201,16 @@ class SupportsArrayApiBase(Protocol):
     size: int
 
     def __array_namespace__(self, *, api_version: str | None = None) -> Any: ...
-    def to_device(self, device: Any, /, *, stream: Any = ...) -> Any: ...
+    def to_device(self, device: Any, /, *, stream: Any = ...) -> Any:
+        """A copy of the array on ``device`` (the array API's ``to_device``).
+
+        Parameters
+        ----------
+        device
+            The target device.
+        stream
+            The library's stream or queue to copy on.
+        """
     def __getitem__(self, k: object) -> Any: ...
 
 

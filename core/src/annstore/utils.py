@@ -151,7 +151,22 @@ def asarray(x: Any) -> np.ndarray:
 
 @singledispatch
 def convert_to_dict(obj: Any) -> dict:
-    """``obj`` as a dict: a dict as is, a structured array by field, ``None`` as ``{}``."""
+    """``obj`` as a dict: a dict as is, a structured array by field, ``None`` as ``{}``.
+
+    Parameters
+    ----------
+    obj
+        A dict, a structured numpy array, ``None``, or anything :class:`dict` accepts.
+
+    Returns
+    -------
+    dict
+
+    Raises
+    ------
+    TypeError
+        ``obj`` is a numpy array without fields.
+    """
     if obj is None:
         return {}
     if isinstance(obj, dict):
@@ -168,7 +183,19 @@ def convert_to_dict(obj: Any) -> dict:
 
 
 def axis_len(x: Any, axis: Literal[0, 1]) -> int | None:
-    """The size of ``x`` along ``axis``; ``None`` for an awkward array of variable length there."""
+    """The size of ``x`` along ``axis``; ``None`` for an awkward array of variable length there.
+
+    Parameters
+    ----------
+    x
+        An array-like element (numpy, scipy sparse, dask, awkward, a DataFrame).
+    axis
+        0 (rows) or 1 (columns).
+
+    Returns
+    -------
+    int or None
+    """
     if type(x).__module__.startswith("awkward"):
         from ._aligned import _awkward_axis_len
 
@@ -177,7 +204,20 @@ def axis_len(x: Any, axis: Literal[0, 1]) -> int | None:
 
 
 def join_english(words: Iterable[str], conjunction: str = "or") -> str:
-    """``"a, b, or c"``."""
+    """``"a, b, or c"``.
+
+    Parameters
+    ----------
+    words
+        The words, in order.
+    conjunction
+        The word before the last one.
+
+    Returns
+    -------
+    str
+        ``""`` for no words, the word for one, ``"a or b"`` for two.
+    """
     words = list(words)
     if not words:
         return ""
@@ -189,14 +229,32 @@ def join_english(words: Iterable[str], conjunction: str = "or") -> str:
 
 
 def warn_names_duplicates(attr: str) -> None:
-    """Warn that ``obs_names`` / ``var_names`` are not unique, as anndata words it."""
+    """Warn that ``obs_names`` / ``var_names`` are not unique, as anndata words it.
+
+    Parameters
+    ----------
+    attr
+        ``"obs"`` or ``"var"``.
+    """
     names = "Observation" if attr == "obs" else "Variable"
     msg = f"{names} names are not unique. To make them unique, call `.{attr}_names_make_unique`."
     warn(msg, UserWarning)
 
 
 def ensure_df_homogeneous(df: pd.DataFrame, name: str) -> np.ndarray | sparse.csr_matrix:
-    """A DataFrame as one array (CSR when every column is sparse), warning on mixed dtypes."""
+    """A DataFrame as one array (CSR when every column is sparse), warning on mixed dtypes.
+
+    Parameters
+    ----------
+    df
+        The DataFrame (for instance one assigned to ``obsm`` where an array is needed).
+    name
+        What ``df`` is, for the warning (``"obsm['x']"``).
+
+    Returns
+    -------
+    numpy.ndarray or scipy.sparse.csr_matrix
+    """
     if len(df.columns) and all(isinstance(dt, pd.SparseDtype) for dt in df.dtypes):
         arr: Any = df.sparse.to_coo().tocsr()
     else:
@@ -207,7 +265,18 @@ def ensure_df_homogeneous(df: pd.DataFrame, name: str) -> np.ndarray | sparse.cs
 
 
 def convert_dictionary_to_structured_array(source: Mapping[str, Sequence[Any]]) -> np.ndarray:
-    """A mapping of 2-d columns as one structured array (strings as ``U``)."""
+    """A mapping of 2-d columns as one structured array (strings as ``U``).
+
+    Parameters
+    ----------
+    source
+        Mapping of field names to equally long sequences (or 2-d columns) of values.
+
+    Returns
+    -------
+    numpy.ndarray
+        A structured array with one field per key, one record per row.
+    """
     names = list(source.keys())
     try:
         cols = [
@@ -226,13 +295,35 @@ def convert_dictionary_to_structured_array(source: Mapping[str, Sequence[Any]]) 
 
 
 def warn_once(msg: str, category: type[Warning]) -> None:
-    """Warn, then ignore this message from now on."""
+    """Warn, then ignore this message from now on.
+
+    Parameters
+    ----------
+    msg
+        The message.
+    category
+        The warning class.
+    """
     warn(msg, category)
     warnings.filterwarnings("ignore", category=category, message=re.escape(msg))
 
 
 def deprecation_msg(name: str, new_name: str, add_msg: str | None = None) -> str:
-    """``"Use {new_name} instead of {name}."`` (+ ``add_msg``)."""
+    """``"Use {new_name} instead of {name}."`` (+ ``add_msg``).
+
+    Parameters
+    ----------
+    name
+        The deprecated name.
+    new_name
+        What to use instead.
+    add_msg
+        A sentence to append.
+
+    Returns
+    -------
+    str
+    """
     msg = f"Use {new_name} instead of {name}."
     if add_msg is not None:
         msg += f" {add_msg}"
@@ -240,7 +331,21 @@ def deprecation_msg(name: str, new_name: str, add_msg: str | None = None) -> str
 
 
 def get_union_members(typ: Any, can_get_args: Callable[[object], bool] = lambda _: False) -> tuple[Any, ...]:
-    """The members of a (nested) union of types, type aliases resolved."""
+    """The members of a (nested) union of types, type aliases resolved.
+
+    Parameters
+    ----------
+    typ
+        A type, a union (``A | B``, ``Union[A, B]``) or a type alias of one.
+    can_get_args
+        A predicate for other generic forms whose arguments are members too (``Literal``
+        for :func:`get_literal_members`).
+
+    Returns
+    -------
+    tuple
+        The members, nested unions flattened.
+    """
     while isinstance(typ, TypeAliasType):
         typ = typ.__value__
     if not isinstance(typ, UnionType) and get_origin(typ) is not __import__("typing").Union and not can_get_args(typ):

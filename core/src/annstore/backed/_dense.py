@@ -31,6 +31,14 @@ class BackedArray:
     Indexing is *outer* (like AnnData's): each axis takes an int, a slice of any step, a
     boolean mask or integer positions (unsorted, repeated, negative); only the bounding box
     of the selection is read. In ``r+`` mode, assignment writes through to the file.
+
+    Parameters
+    ----------
+    node
+        The adapted array node of the store.
+    native
+        The storage library's own array (``h5py.Dataset``, ``zarr.Array``), when the node
+        wraps one; default: ``node``.
     """
 
     def __init__(self, node: Any, native: Any = None) -> None:

@@ -53,6 +53,19 @@ class AnnDataFileManager:
     detected (:class:`~annstore.io._identity.StorePin`: a held descriptor and the store's
     generation token, not a bare inode number) and raises :class:`FileReplacedError` at the
     next access instead of switching files.
+
+    Parameters
+    ----------
+    adata
+        The backed AnnData (held by weak reference), or ``None``.
+    filename
+        Path (or URL) of the backing file or store; ``None``: nothing is opened yet.
+    filemode
+        ``"r"`` or ``"r+"``.
+    format
+        The store's format name; guessed from the file when omitted.
+    storage_options
+        Options of the fsspec filesystem of a URL.
     """
 
     def __init__(
@@ -97,7 +110,24 @@ class AnnDataFileManager:
         return self._root is not None
 
     def open(self, filename: Any = None, filemode: str | None = None) -> None:
-        """(Re)open the backing file, optionally another file or mode."""
+        """(Re)open the backing file, optionally another file or mode.
+
+        Parameters
+        ----------
+        filename
+            Another file to open instead (the current one is closed first).
+        filemode
+            Another mode (``"r"`` or ``"r+"``).
+
+        Raises
+        ------
+        ValueError
+            No filename is set, or ``filemode`` is not ``"r"`` / ``"r+"``.
+        CapabilityError
+            The store's format does not support backed mode.
+        FileReplacedError
+            The file was replaced by another writer since it was first opened.
+        """
         if filename is not None:
             self.close()
             self._filename = Path(filename) if not _is_url(filename) else filename
@@ -218,6 +248,23 @@ class AnnDataFileManager:
         """The backed object for element ``key``: a CSR/CSC dataset or a dense :class:`BackedArray`.
 
         Objects are cached while the file stays open, so the indptr of a sparse X is read once.
+
+        Parameters
+        ----------
+        key
+            The element path in the store (``"X"``, ``"raw/X"``, ``"layers/counts"``).
+
+        Returns
+        -------
+        object
+            A :class:`CSRDataset`, :class:`CSCDataset` or :class:`BackedArray`.
+
+        Raises
+        ------
+        KeyError
+            The store has no element ``key``.
+        CapabilityError
+            The element is neither a sparse matrix nor a dense array.
         """
         root = self._checked_root(key)
         if key in self._cache:

@@ -36,7 +36,18 @@ def _where(group: GroupLike) -> str:
 
 def merge_touching(starts: Any, stops: Any) -> tuple[np.ndarray[Any, Any], np.ndarray[Any, Any]]:
     """``[starts, stops)`` ranges without the empty ones, each merged into its predecessor
-    when it begins where that one ends (the concatenated reads stay the same)."""
+    when it begins where that one ends (the concatenated reads stay the same).
+
+    Parameters
+    ----------
+    starts, stops
+        Equally long sequences of range bounds, sorted by ``starts``.
+
+    Returns
+    -------
+    tuple of numpy.ndarray
+        The merged ``(starts, stops)`` as ``int64`` arrays.
+    """
     starts = np.asarray(starts, dtype=np.int64).reshape(-1)
     stops = np.asarray(stops, dtype=np.int64).reshape(-1)
     keep = stops > starts
@@ -79,7 +90,17 @@ class SparseSourceBase:
 
     @classmethod
     def from_group(cls, group: GroupLike) -> Any:
-        """A source for ``group``, or ``None`` when it is not a stored sparse matrix."""
+        """A source for ``group``, or ``None`` when it is not a stored sparse matrix.
+
+        Parameters
+        ----------
+        group
+            An adapted group of the store.
+
+        Returns
+        -------
+        SparseSourceBase or None
+        """
         return cls(group) if sparse_format_of(group) is not None else None
 
     def _check_arrays(self, indptr: Any, data: Any, indices: Any) -> None:
@@ -108,7 +129,18 @@ class SparseSourceBase:
     def read_nnz_ranges(
         self, starts: np.ndarray[Any, Any], stops: np.ndarray[Any, Any]
     ) -> tuple[np.ndarray[Any, Any], np.ndarray[Any, Any]]:
-        """Concatenated ``data``/``indices`` of the ranges, read one :meth:`read_nnz` each."""
+        """Concatenated ``data``/``indices`` of the ranges, read one :meth:`read_nnz` each.
+
+        Parameters
+        ----------
+        starts, stops
+            Sorted, non-overlapping ranges of stored values.
+
+        Returns
+        -------
+        tuple of numpy.ndarray
+            The values and indices of every range, concatenated in order.
+        """
         starts, stops = merge_touching(starts, stops)
         parts = [self.read_nnz(a, b) for a, b in zip(starts.tolist(), stops.tolist(), strict=True)]
         if len(parts) == 1:
@@ -118,6 +150,18 @@ class SparseSourceBase:
         return np.concatenate([p[0] for p in parts]), np.concatenate([p[1] for p in parts])
 
     def read_nnz(self, start: int, stop: int) -> tuple[np.ndarray[Any, Any], np.ndarray[Any, Any]]:
+        """Read ``(data[start:stop], indices[start:stop])``; implemented by each backend.
+
+        Parameters
+        ----------
+        start, stop
+            The range of stored values, as ``indptr`` gives it.
+
+        Returns
+        -------
+        tuple of numpy.ndarray
+            ``(data[start:stop], indices[start:stop])``.
+        """
         raise NotImplementedError
 
     def __repr__(self) -> str:
@@ -129,6 +173,16 @@ class GenericSparseSource(SparseSourceBase):
 
     Used when no plugin offers a faster source. Several ranges are read one slice each
     (core merges touching and nearby ranges before calling :meth:`read_nnz_ranges`).
+
+    Parameters
+    ----------
+    group
+        An adapted ``csr_matrix`` / ``csc_matrix`` group.
+
+    Raises
+    ------
+    InvalidFileError
+        The group is not a stored sparse matrix, or its arrays disagree with its shape.
     """
 
     def __init__(self, group: GroupLike) -> None:
@@ -147,6 +201,18 @@ class GenericSparseSource(SparseSourceBase):
         return self._indptr
 
     def read_nnz(self, start: int, stop: int) -> tuple[np.ndarray[Any, Any], np.ndarray[Any, Any]]:
+        """Read ``(data[start:stop], indices[start:stop])`` by slicing the two arrays.
+
+        Parameters
+        ----------
+        start, stop
+            The range of stored values, as ``indptr`` gives it.
+
+        Returns
+        -------
+        tuple of numpy.ndarray
+            ``(data[start:stop], indices[start:stop])``.
+        """
         start, stop = int(start), int(stop)
         if stop <= start:
             return np.empty(0, self._data.dtype), np.empty(0, self._indices.dtype)

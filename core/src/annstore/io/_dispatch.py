@@ -613,6 +613,20 @@ def read_dispatched(elem: Any, callback: ReadCallback) -> Any:
 
     ``func(elem)`` reads one element the default way (its children again go through the
     callback). Same signature as anndata's ``read_dispatched``.
+
+    Parameters
+    ----------
+    elem
+        The stored element to read (an annstore group or array, or an h5py / zarr object).
+    callback
+        ``callback(func, elem_name, elem, iospec=...)``, called for the element and each of its
+        children: ``func`` reads the element the default way, ``elem_name`` is its path, and
+        ``iospec`` its :class:`IOSpec`. Return what should stand for that element.
+
+    Returns
+    -------
+    object
+        What the callback returned for ``elem``.
     """
     return ReadContext(callback=callback).read_elem(elem)
 
@@ -629,5 +643,19 @@ def write_dispatched(
 
     ``func(store, elem_name, elem, dataset_kwargs=...)`` writes one element the default way.
     Same signature as anndata's ``write_dispatched``.
+
+    Parameters
+    ----------
+    store
+        The group to write into.
+    key
+        The name of the new element in ``store``.
+    elem
+        The value to write.
+    callback
+        ``callback(func, store, elem_name, elem, iospec=..., dataset_kwargs=...)``, called for
+        the value and each of its children: ``func`` writes it the default way.
+    dataset_kwargs
+        Storage options of every array written (``{"compression": "gzip"}``).
     """
     WriteContext(callback=callback).write_elem(store, key, elem, dataset_kwargs=dataset_kwargs)

@@ -98,6 +98,16 @@ def guess_format(path: Any) -> str:
     The plugins' ``annstore_guess_format`` hooks are asked first; when none claims ``path``,
     the suffixes and magic bytes the installed formats declare in their ``FormatInfo`` decide.
 
+    Parameters
+    ----------
+    path
+        A local path or URL.
+
+    Returns
+    -------
+    str
+        The format name.
+
     Raises
     ------
     FileNotFoundError

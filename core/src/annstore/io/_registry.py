@@ -78,6 +78,13 @@ class Registry:
 
         Lets writers for optional libraries (dask, awkward) be keyed by their types without
         importing those libraries when the registry is built.
+
+        Parameters
+        ----------
+        module
+            A top-level package name (``"dask"``).
+        register
+            A function registering that package's writers on the registry it is given.
         """
         import sys
 
@@ -91,7 +98,13 @@ class Registry:
         return dict(self._readers), dict(self._writers), {k: list(v) for k, v in self._lazy.items()}
 
     def restore(self, snapshot: tuple[Any, ...]) -> None:
-        """Put back the content saved by :meth:`snapshot`, dropping what was registered since."""
+        """Put back the content saved by :meth:`snapshot`, dropping what was registered since.
+
+        Parameters
+        ----------
+        snapshot
+            What :meth:`snapshot` returned.
+        """
         readers, writers, lazy = snapshot
         self._readers = dict(readers)
         self._writers = dict(writers)
@@ -108,7 +121,26 @@ class Registry:
         owner: str | None = None,
         replace: bool = False,
     ) -> None:
-        """Register ``func`` to read elements encoded as ``spec`` (in ``format``, or any)."""
+        """Register ``func`` to read elements encoded as ``spec`` (in ``format``, or any).
+
+        Parameters
+        ----------
+        spec
+            The encoding read.
+        func
+            ``func(node, ctx)``: reads the stored ``node``; ``ctx`` reads its children.
+        format
+            The format the entry is for; ``"*"`` (default): every format without an entry of its own.
+        owner
+            Name of the registering plugin, for conflict messages.
+        replace
+            Replace an existing entry instead of raising.
+
+        Raises
+        ------
+        PluginConflictError
+            Another plugin registered ``spec`` for ``format`` (the message names both).
+        """
         key = (spec, format)
         entry = ReaderEntry(spec, format, func, _owner_of(func, owner))
         old = self._readers.get(key)
@@ -132,7 +164,31 @@ class Registry:
         owner: str | None = None,
         replace: bool = False,
     ) -> None:
-        """Register ``func`` to write values of type ``typ`` (and dtype kinds ``kinds``) as ``spec``."""
+        """Register ``func`` to write values of type ``typ`` (and dtype kinds ``kinds``) as ``spec``.
+
+        Parameters
+        ----------
+        typ
+            The Python type written (subclasses match too, through the MRO).
+        spec
+            The encoding written.
+        func
+            ``func(group, key, value, ctx)``: writes ``value`` as ``group[key]``.
+        kinds
+            Numpy dtype kinds the entry is limited to (``"iu"``: integers), for types whose
+            encoding depends on the dtype.
+        format
+            The format the entry is for; ``"*"`` (default): every format without an entry of its own.
+        owner
+            Name of the registering plugin, for conflict messages.
+        replace
+            Replace an existing entry instead of raising.
+
+        Raises
+        ------
+        PluginConflictError
+            Another plugin registered ``typ`` (and ``kinds``) for ``format``.
+        """
         for kind in (list(kinds) if kinds else [None]):
             key = (typ, kind, format)
             entry = WriterEntry(typ, kind, format, spec, func, _owner_of(func, owner))
@@ -150,7 +206,22 @@ class Registry:
     def reader(
         self, spec: IOSpec, *, format: str = ANY_FORMAT, replace: bool = False
     ) -> Callable[[ReaderFn], ReaderFn]:
-        """Decorator form of :meth:`register_reader`."""
+        """Decorator form of :meth:`register_reader`.
+
+        Parameters
+        ----------
+        spec
+            The encoding read.
+        format
+            The format the entry is for; ``"*"`` (default): every format without an entry of its own.
+        replace
+            Replace an existing entry instead of raising.
+
+        Returns
+        -------
+        callable
+            The decorator; it registers and returns the decorated reader.
+        """
 
         def deco(func: ReaderFn) -> ReaderFn:
             self.register_reader(spec, func, format=format, replace=replace)
@@ -167,7 +238,26 @@ class Registry:
         format: str = ANY_FORMAT,
         replace: bool = False,
     ) -> Callable[[WriterFn], WriterFn]:
-        """Decorator form of :meth:`register_writer`."""
+        """Decorator form of :meth:`register_writer`.
+
+        Parameters
+        ----------
+        typ
+            The Python type written.
+        spec
+            The encoding written.
+        kinds
+            Numpy dtype kinds the entry is limited to.
+        format
+            The format the entry is for; ``"*"`` (default): every format without an entry of its own.
+        replace
+            Replace an existing entry instead of raising.
+
+        Returns
+        -------
+        callable
+            The decorator; it registers and returns the decorated writer.
+        """
 
         def deco(func: WriterFn) -> WriterFn:
             self.register_writer(typ, spec, func, kinds=kinds, format=format, replace=replace)
@@ -176,7 +266,13 @@ class Registry:
         return deco
 
     def update(self, other: Registry) -> None:
-        """Register every entry of ``other`` here (conflicts raise as usual)."""
+        """Register every entry of ``other`` here (conflicts raise as usual).
+
+        Parameters
+        ----------
+        other
+            Another registry.
+        """
         for r in other._readers.values():
             self.register_reader(r.spec, r.func, format=r.format, owner=r.owner)
         for w in other._writers.values():
@@ -195,10 +291,41 @@ class Registry:
         return MappingProxyType(self._writers)
 
     def has_reader(self, spec: IOSpec, format: str = ANY_FORMAT) -> bool:
+        """Whether a reader for ``spec`` exists in ``format`` (or for every format).
+
+        Parameters
+        ----------
+        spec
+            The encoding.
+        format
+            The format the entry is for; ``"*"`` (default): every format without an entry of its own.
+
+        Returns
+        -------
+        bool
+        """
         return (spec, format) in self._readers or (spec, ANY_FORMAT) in self._readers
 
     def find_reader(self, spec: IOSpec, format: str = ANY_FORMAT) -> ReaderEntry:
-        """Return the reader for ``spec`` in ``format``; raise naming the known versions on a miss."""
+        """Return the reader for ``spec`` in ``format``; raise naming the known versions on a miss.
+
+        Parameters
+        ----------
+        spec
+            The encoding of the stored element.
+        format
+            The format the entry is for; ``"*"`` (default): every format without an entry of its own.
+
+        Returns
+        -------
+        ReaderEntry
+            The entry (its function, spec and owner).
+
+        Raises
+        ------
+        EncodingNotFoundError
+            No reader for ``spec`` (the message names the versions known for its type).
+        """
         entry = self._readers.get((spec, format)) or self._readers.get((spec, ANY_FORMAT))
         if entry is not None:
             return entry
@@ -227,7 +354,24 @@ class Registry:
             yield cls, None
 
     def find_writer(self, value: Any, format: str = ANY_FORMAT) -> WriterEntry:
-        """Return the writer for ``value`` in ``format``; raise naming the writable types on a miss."""
+        """Return the writer for ``value`` in ``format``; raise naming the writable types on a miss.
+
+        Parameters
+        ----------
+        value
+            The value to write.
+        format
+            The format the entry is for; ``"*"`` (default): every format without an entry of its own.
+
+        Returns
+        -------
+        WriterEntry
+
+        Raises
+        ------
+        EncodingNotFoundError
+            No writer for the type of ``value`` (the message names the writable types).
+        """
         for cls, kind in self._candidates(value):
             entry = self._writers.get((cls, kind, format)) or self._writers.get(
                 (cls, kind, ANY_FORMAT)
@@ -249,7 +393,24 @@ class Registry:
         raise EncodingNotFoundError(msg)
 
     def spec_of(self, value: Any, format: str = ANY_FORMAT) -> IOSpec:
-        """The encoding ``value`` would be written with."""
+        """The encoding ``value`` would be written with.
+
+        Parameters
+        ----------
+        value
+            The value.
+        format
+            The format the entry is for; ``"*"`` (default): every format without an entry of its own.
+
+        Returns
+        -------
+        IOSpec
+
+        Raises
+        ------
+        EncodingNotFoundError
+            No writer for the type of ``value``.
+        """
         return self.find_writer(value, format).spec
 
 

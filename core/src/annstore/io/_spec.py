@@ -15,6 +15,13 @@ class IOSpec:
 
     Two writers may claim the same ``IOSpec`` only if each one's reader can read the other's
     output.
+
+    Parameters
+    ----------
+    encoding_type
+        The ``encoding-type`` attribute (``"csr_matrix"``, ``"dataframe"``, ...).
+    encoding_version
+        The ``encoding-version`` attribute (``"0.1.0"``).
     """
 
     encoding_type: str
@@ -22,7 +29,17 @@ class IOSpec:
 
     @classmethod
     def from_attrs(cls, attrs: Mapping[str, Any]) -> IOSpec:
-        """Read the spec from an element's attributes; missing attributes give ``IOSpec("", "")``."""
+        """Read the spec from an element's attributes; missing attributes give ``IOSpec("", "")``.
+
+        Parameters
+        ----------
+        attrs
+            The attributes of a stored element.
+
+        Returns
+        -------
+        IOSpec
+        """
         t = attrs.get("encoding-type", "")
         v = attrs.get("encoding-version", "")
         if isinstance(t, bytes):
