@@ -97,6 +97,18 @@ def check_str_elements(arr: np.ndarray[Any, Any], where: str = "") -> None:
     """Raise :class:`TypeError` unless the ``object`` array ``arr`` holds only ``str``.
 
     ``where`` (e.g. ``" '/obs/_index'"``) is added to the message.
+
+    Parameters
+    ----------
+    arr
+        An ``object`` array.
+    where
+        Text naming the element, appended to the message.
+
+    Raises
+    ------
+    TypeError
+        An element is not a ``str``.
     """
     if arr.dtype.kind != "O" or not arr.size:
         return
@@ -115,6 +127,19 @@ def fit_chunks(chunks: Any, shape: tuple[int, ...], *, clip: bool = True) -> tup
 
     An ``int`` is the extent of the first axis (the others whole). ``None`` or a non-positive
     extent means the whole axis (at least 1); with ``clip`` extents are cut to the shape.
+
+    Parameters
+    ----------
+    chunks
+        An int, a tuple of extents (``None`` or non-positive entries for whole axes), or ``None``.
+    shape
+        The array's shape.
+    clip
+        Cut extents to the shape.
+
+    Returns
+    -------
+    tuple of int or None
     """
     if isinstance(chunks, int | np.integer) and not isinstance(chunks, bool):
         chunks = (int(chunks), *shape[1:])
@@ -134,7 +159,24 @@ def fit_chunks(chunks: Any, shape: tuple[int, ...], *, clip: bool = True) -> tup
 
 
 def expand_selection(sel: Any, ndim: int) -> list[Any]:
-    """``sel`` as one item per axis: ``...`` expanded, missing trailing axes ``slice(None)``."""
+    """``sel`` as one item per axis: ``...`` expanded, missing trailing axes ``slice(None)``.
+
+    Parameters
+    ----------
+    sel
+        One index or a tuple of them (``...`` allowed once).
+    ndim
+        The number of axes.
+
+    Returns
+    -------
+    list
+
+    Raises
+    ------
+    IndexError
+        More indices than axes, or more than one ``...``.
+    """
     items = list(sel) if isinstance(sel, tuple) else [sel]
     n_ell = sum(1 for s in items if s is Ellipsis)
     if n_ell > 1:
@@ -150,7 +192,28 @@ def expand_selection(sel: Any, ndim: int) -> list[Any]:
 
 
 def index_array(s: Any, n: int, axis: int = 0, name: str = "") -> np.ndarray[Any, Any]:
-    """An integer or boolean index of an axis of length ``n`` as non-negative ``int64`` positions."""
+    """An integer or boolean index of an axis of length ``n`` as non-negative ``int64`` positions.
+
+    Parameters
+    ----------
+    s
+        A boolean mask or integer positions (negative counted from the end).
+    n
+        The length of the axis.
+    axis
+        The axis, for messages.
+    name
+        The array's path, for messages.
+
+    Returns
+    -------
+    numpy.ndarray
+
+    Raises
+    ------
+    IndexError
+        A position is out of bounds, or a mask has the wrong length.
+    """
     where = f" on axis {axis}" + (f" of {name!r}" if name else "")
     a = np.asarray(s)
     if a.dtype == bool:
@@ -177,6 +240,27 @@ def bounding_box(sel: Any, shape: tuple[int, ...], name: str = "") -> tuple[tupl
     reads and writes natively); ``local`` one entry per axis that ``box`` keeps (integer axes
     are dropped): a slice or an index array into the block ``box`` selects. Read with
     :func:`outer_take`, assign with :func:`outer_put`.
+
+    Parameters
+    ----------
+    sel
+        An orthogonal selection: one int, slice, boolean mask or integer array per axis.
+    shape
+        The shape of the array.
+    name
+        The array's path, for messages.
+
+    Returns
+    -------
+    tuple
+        ``(box, local)`` as above.
+
+    Raises
+    ------
+    IndexError
+        An index is out of bounds, or a mask has the wrong length.
+    TypeError
+        An index of an unsupported kind.
     """
     box: list[Any] = []
     local: list[Any] = []
@@ -203,7 +287,19 @@ def bounding_box(sel: Any, shape: tuple[int, ...], name: str = "") -> tuple[tupl
 
 
 def outer_take(block: Any, local: list[Any]) -> Any:
-    """``block`` indexed by ``local`` one axis at a time (orthogonal indexing, as h5py and zarr)."""
+    """``block`` indexed by ``local`` one axis at a time (orthogonal indexing, as h5py and zarr).
+
+    Parameters
+    ----------
+    block
+        The block read for the bounding box.
+    local
+        The ``local`` part of :func:`bounding_box`'s result.
+
+    Returns
+    -------
+    numpy.ndarray
+    """
     arrays = [i for i, s in enumerate(local) if isinstance(s, np.ndarray)]
     if len(arrays) <= 1:
         return block[tuple(local)]
@@ -216,7 +312,17 @@ def outer_take(block: Any, local: list[Any]) -> Any:
 
 
 def outer_put(block: np.ndarray[Any, Any], local: list[Any], value: Any) -> None:
-    """Assign ``value`` to the orthogonal selection ``local`` of ``block`` (in place)."""
+    """Assign ``value`` to the orthogonal selection ``local`` of ``block`` (in place).
+
+    Parameters
+    ----------
+    block
+        The array read for the bounding box (see :func:`bounding_box`), modified in place.
+    local
+        The ``local`` part of :func:`bounding_box`'s result.
+    value
+        The values, broadcastable to the selection.
+    """
     ix = [np.arange(block.shape[i])[s] if isinstance(s, slice) else s for i, s in enumerate(local)]
     block[np.ix_(*ix)] = value
 
@@ -239,6 +345,13 @@ class StoreAttrs(MutableMapping[str, Any]):
     :meth:`decode` for the values, and ``_keys``/``_get``/``_set``/``_delete`` when the
     library's mapping is not a plain mutable mapping. :meth:`update` sets several attributes
     with one ``_set`` call (one metadata write where the backend batches).
+
+    Parameters
+    ----------
+    native
+        The storage library's attribute mapping (``h5py`` ``AttributeManager``, zarr attrs).
+    node
+        The node the attributes belong to (for messages).
     """
 
     __slots__ = ("_native", "_node")
@@ -252,11 +365,32 @@ class StoreAttrs(MutableMapping[str, Any]):
     # -- to override -----------------------------------------------------------------------
 
     def encode(self, value: Any) -> Any:
-        """The stored form of ``value`` (default: plain, JSON-able Python)."""
+        """The stored form of ``value`` (default: plain, JSON-able Python).
+
+        Parameters
+        ----------
+        value
+            A plain Python value: str, number, bool, list, dict, numpy array or scalar.
+
+        Returns
+        -------
+        object
+            What the backend stores.
+        """
         return plain_attr(value)
 
     def decode(self, raw: Any) -> Any:
-        """The plain-Python value of a stored ``raw`` value (default: as stored)."""
+        """The plain-Python value of a stored ``raw`` value (default: as stored).
+
+        Parameters
+        ----------
+        raw
+            A value as the backend returned it.
+
+        Returns
+        -------
+        object
+        """
         return raw
 
     def _keys(self) -> list[str]:
@@ -291,7 +425,15 @@ class StoreAttrs(MutableMapping[str, Any]):
         self.update({key: value})
 
     def update(self, other: Any = (), /, **kw: Any) -> None:  # type: ignore[override]
-        """Set several attributes at once."""
+        """Set several attributes at once.
+
+        Parameters
+        ----------
+        other
+            A mapping or iterable of ``(key, value)`` pairs.
+        **kw
+            More attributes.
+        """
         items = dict(other, **kw)
         for k in items:
             if not isinstance(k, str) or not k or k in self._reserved:
@@ -391,6 +533,13 @@ class ArrayBase(StoreNode):
 
     Implement ``shape``, ``dtype``, ``__getitem__``, ``__setitem__`` and ``_resize(shape)``;
     override :meth:`read_into` where the library reads into a buffer.
+
+    Parameters
+    ----------
+    name
+        The absolute path of the node inside the store (``"/"`` for the root).
+    filename
+        The file, directory or URL of the store (``None`` where there is none).
     """
 
     #: Whether ``__getitem__`` takes sorted integer arrays on the first axis.
@@ -427,11 +576,30 @@ class ArrayBase(StoreNode):
         return out if dtype is None else out.astype(dtype)
 
     def read_into(self, out: np.ndarray[Any, Any], selection: Any = ()) -> None:
-        """Fill the preallocated ``out`` with ``self[selection]``."""
+        """Fill the preallocated ``out`` with ``self[selection]``.
+
+        Parameters
+        ----------
+        out
+            A numpy array of the selection's shape and the array's dtype.
+        selection
+            What to read, as for ``__getitem__`` (default: everything).
+        """
         out[...] = self[selection]
 
     def resize(self, shape: tuple[int, ...] | int) -> None:
-        """Change the shape (same number of dimensions; for appending)."""
+        """Change the shape (same number of dimensions; for appending).
+
+        Parameters
+        ----------
+        shape
+            The new shape (an int for a 1-d array).
+
+        Raises
+        ------
+        NotImplementedError
+            The adapter does not implement ``_resize`` (its format cannot append).
+        """
         self._resize(_shape_of(shape))
 
     def _resize(self, shape: tuple[int, ...]) -> None:
@@ -447,6 +615,13 @@ class GroupBase(StoreNode):
     Implement ``keys()``, ``_child(key)`` (one direct child or ``None``), ``_remove(key)``,
     ``_new_group(name)`` and ``_new_array(name, data, shape, dtype, options)``. Nested keys,
     missing-key errors, ``require_group`` and the checks of ``create_array`` are done here.
+
+    Parameters
+    ----------
+    name
+        The absolute path of the node inside the store (``"/"`` for the root).
+    filename
+        The file, directory or URL of the store (``None`` where there is none).
     """
 
     #: Storage options whose ``None`` means something (kept; others set to ``None`` are dropped).
@@ -487,10 +662,33 @@ class GroupBase(StoreNode):
             yield k, self[k]
 
     def get(self, key: str, default: Any = None) -> Any:
+        """The child ``key`` (a path below this group), or ``default`` when there is none.
+
+        Parameters
+        ----------
+        key
+            The child's name or ``/``-separated path.
+        default
+            What to return when ``key`` is missing.
+
+        Returns
+        -------
+        GroupBase, ArrayBase or object
+        """
         return self[key] if key in self else default
 
     def child_path(self, key: str) -> str:
-        """The absolute path in the store of the child ``key``."""
+        """The absolute path in the store of the child ``key``.
+
+        Parameters
+        ----------
+        key
+            The child's name.
+
+        Returns
+        -------
+        str
+        """
         return _join(self.name, key)
 
     def _missing(self, key: str, detail: str = "") -> KeyError:
@@ -551,12 +749,43 @@ class GroupBase(StoreNode):
             raise ValueError(msg)
 
     def create_group(self, name: str) -> GroupBase:
-        """Create the child group ``name`` (``ValueError`` if it exists)."""
+        """Create the child group ``name`` (``ValueError`` if it exists).
+
+        Parameters
+        ----------
+        name
+            The child's name.
+
+        Returns
+        -------
+        GroupBase
+            The new group.
+
+        Raises
+        ------
+        ValueError
+            A child of that name exists.
+        """
         self._check_new(name)
         return self._new_group(name)
 
     def require_group(self, name: str) -> GroupBase:
-        """The child group ``name``, created when missing (``TypeError`` if it is an array)."""
+        """The child group ``name``, created when missing (``TypeError`` if it is an array).
+
+        Parameters
+        ----------
+        name
+            The child's name or path.
+
+        Returns
+        -------
+        GroupBase
+
+        Raises
+        ------
+        TypeError
+            The child exists and is an array.
+        """
         if name in self:
             node = self[name]
             if isinstance(node, GroupBase):
@@ -581,6 +810,31 @@ class GroupBase(StoreNode):
         ``dtype``. The backend receives the data (numpy, strings as ``U``/``T``/``O``), the
         shape, the dtype (strings: ``object``) and the storage options of
         :meth:`storage_options_for`.
+
+        Parameters
+        ----------
+        name
+            The child's name or path.
+        data
+            The values.
+        shape, dtype
+            Shape and dtype of an empty array when ``data`` is not given; with ``data``, ``shape``
+            must agree and ``dtype`` casts.
+        **storage_options
+            Backend options (``chunks``, ``compression``, ``maxshape``, ``fill_value``, ...).
+
+        Returns
+        -------
+        ArrayBase
+            The new array.
+
+        Raises
+        ------
+        TypeError
+            Neither ``data`` nor ``shape`` given, a byte-string array, or an ``object`` array
+            holding something other than ``str``.
+        ValueError
+            ``shape`` disagrees with the shape of ``data``, or the child exists.
         """
         self._check_new(name)
         path = self.child_path(name)
@@ -617,6 +871,17 @@ class GroupBase(StoreNode):
         :attr:`keep_none_options`); ``fillvalue`` (h5py's spelling) becomes ``fill_value``;
         0-d arrays lose the options of :data:`SCALAR_DROP` (chunks, filters, compression,
         ``maxshape``). Fit explicit ``chunks`` to the shape with :func:`fit_chunks`.
+
+        Parameters
+        ----------
+        shape
+            The shape of the array being created.
+        options
+            The storage options the caller gave.
+
+        Returns
+        -------
+        dict
         """
         opts = {
             k: v for k, v in options.items()

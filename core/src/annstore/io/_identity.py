@@ -98,7 +98,17 @@ class StorePin:
         self.token = read_token(self._fd if self._fd is not None else self.path)
 
     def same_store(self, other: StorePin) -> bool:
-        """Whether ``other`` pins the same file or store generation as this pin."""
+        """Whether ``other`` pins the same file or store generation as this pin.
+
+        Parameters
+        ----------
+        other
+            Another pin.
+
+        Returns
+        -------
+        bool
+        """
         return (self.dev, self.ino, self.token) == (other.dev, other.ino, other.token)
 
     def matches(self) -> bool:
@@ -126,7 +136,17 @@ class StorePin:
 
 
 def pin_path(path: Any) -> StorePin | None:
-    """Pin what ``path`` names now; ``None`` if it does not exist or cannot be opened."""
+    """Pin what ``path`` names now; ``None`` if it does not exist or cannot be opened.
+
+    Parameters
+    ----------
+    path
+        A local path.
+
+    Returns
+    -------
+    StorePin or None
+    """
     try:
         return StorePin(path)
     except OSError:

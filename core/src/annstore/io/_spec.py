@@ -73,34 +73,36 @@ class IOSpec:
 class FormatInfo:
     """What a format plugin provides, as returned by ``annstore_format_info``.
 
-    Core reads every field:
+    Core reads every field.
 
-    ``name``
+    Parameters
+    ----------
+    name
         The format name users pass as ``format=`` and nodes report as ``node.format``.
-    ``description``
+    description
         One line for ``annstore formats`` and ``list_formats()``.
-    ``suffixes``
+    suffixes
         File suffixes, lower case with the dot (``(".h5ad", ".h5")``): the longest match
         guesses the format of a path no ``annstore_guess_format`` claims, and picks the
         format of a new file to write. ``FormatTests`` names its stores with the first one.
-    ``hierarchical``
+    hierarchical
         ``True`` when ``annstore_open_store`` gives a store of elements (element IO,
         ``open_store``, backed mode); ``False`` for whole-file formats (``annstore_read_file``/
         ``annstore_write_file``).
-    ``supports_backed``
+    supports_backed
         ``read(path, backed="r"|"r+")`` is refused without it. It promises: the store reopens
         by its path in modes ``"r"`` and ``"r+"`` and stays usable while open; arrays slice
         rows, sorted row indices and columns without loading whole; in ``"r+"`` array
         ``__setitem__`` and element writes persist; ``close()`` releases the store.
-    ``supports_append``
+    supports_append
         Stored arrays created with ``maxshape=(None, ...)`` grow and shrink with
         ``resize``: ``CSRDataset.append``, ``concat_on_disk`` (its output) and block-wise
         sparse writes of unknown size need it and are refused without it.
-    ``package``
+    package
         The distribution to install (install hints, ``annstore formats``).
-    ``version``
+    version
         The plugin's version, shown by ``annstore formats``.
-    ``magic``
+    magic
         Leading bytes of the format's files (``(b"\\x89HDF\\r\\n\\x1a\\n",)``): guess the format
         of a path without a known suffix, when exactly one installed format declares them.
     """
