@@ -292,6 +292,23 @@ class BoundedReader(io.RawIOBase):
         return True
 
     def readinto(self, b: Any) -> int:
+        """Read into ``b`` from the wrapped stream, counting the bytes read.
+
+        Parameters
+        ----------
+        b
+            A writable buffer (``bytearray``, ``memoryview``).
+
+        Returns
+        -------
+        int
+            The number of bytes read (0 at the end of the stream).
+
+        Raises
+        ------
+        InvalidFileError
+            More than ``limit`` bytes have been read in all.
+        """
         n = self._raw.readinto(b) if hasattr(self._raw, "readinto") else _readinto(self._raw, b)
         self.count += n or 0
         if self.count > self._limit:

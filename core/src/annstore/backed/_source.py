@@ -196,6 +196,7 @@ class GenericSparseSource(SparseSourceBase):
         self._indptr: np.ndarray[Any, Any] | None = None
 
     def indptr(self) -> np.ndarray[Any, Any]:
+        """The whole ``indptr`` array, read on the first call and cached."""
         if self._indptr is None:
             self._indptr = np.asarray(self._indptr_arr[:])
         return self._indptr

@@ -632,6 +632,7 @@ class GroupBase(StoreNode):
     # -- to implement ----------------------------------------------------------------------
 
     def keys(self) -> list[str]:
+        """The names of the direct children (implemented by each adapter)."""
         raise NotImplementedError
 
     def _child(self, key: str) -> StoreNode | None:
@@ -658,6 +659,7 @@ class GroupBase(StoreNode):
         return len(self.keys())
 
     def items(self) -> Iterator[tuple[str, StoreNode]]:
+        """``(name, child)`` pairs of the direct children."""
         for k in self.keys():
             yield k, self[k]
 

@@ -38,6 +38,7 @@ class ElementCase:
     settings: dict[str, Any] = field(default_factory=dict)
 
     def expect(self) -> Any:
+        """The value a round trip must read back: ``expected()``, or ``make()`` when that is unset."""
         return self.make() if self.expected is None else self.expected()
 
 
