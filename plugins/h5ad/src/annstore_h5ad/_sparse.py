@@ -5,43 +5,22 @@ from __future__ import annotations
 import mmap
 import os
 import weakref
-from typing import Any, Literal
+from typing import Any
 
 import h5py
 import numpy as np
 from h5py import h5d, h5p, h5s, h5t
 
-from annstore.errors import InvalidFileError
-from annstore.types import IndexSupport
+from annstore.backed import SparseSourceBase, merge_touching
 
 from ._store import H5Group
 
 __all__ = ["H5SparseSource", "sparse_source"]
 
-_FORMATS = {"csr_matrix": "csr", "csc_matrix": "csc", "csr": "csr", "csc": "csc"}
-
 
 def _read_range(ds: h5py.Dataset, out: np.ndarray[Any, Any], start: int, stop: int, at: int) -> None:
     if stop > start:
         ds.read_direct(out, source_sel=np.s_[start:stop], dest_sel=np.s_[at : at + stop - start])
-
-
-def _merge_touching(
-    starts: Any, stops: Any
-) -> tuple[np.ndarray[Any, Any], np.ndarray[Any, Any]]:
-    """Drop empty ranges and merge each range into its predecessor when they touch."""
-    starts = np.asarray(starts, dtype=np.int64).reshape(-1)
-    stops = np.asarray(stops, dtype=np.int64).reshape(-1)
-    keep = stops > starts
-    starts, stops = starts[keep], stops[keep]
-    if len(starts) > 1:
-        # A range starts a new run unless it begins exactly where the previous one ended.
-        new_run = np.ones(len(starts), dtype=bool)
-        new_run[1:] = starts[1:] != stops[:-1]
-        firsts = np.flatnonzero(new_run)
-        lasts = np.append(firsts[1:] - 1, len(starts) - 1)
-        starts, stops = starts[firsts], stops[lasts]
-    return starts, stops
 
 
 #: Ranges per union-of-hyperslabs read. HDF5's cost of OR-ing a hyperslab into a selection
@@ -194,13 +173,7 @@ def _gather(
         return None  # a chunk is not allocated: HDF5 supplies the fill value
     b0 = where + (piece_lo - chunk_of * chunk) * itemsize
     b1 = b0 + (piece_hi - piece_lo) * itemsize
-    if len(b0) > 1:
-        # Pieces that continue each other in the file become one copy.
-        new = np.ones(len(b0), dtype=bool)
-        new[1:] = b0[1:] != b1[:-1]
-        firsts = np.flatnonzero(new)
-        lasts = np.append(firsts[1:] - 1, len(b0) - 1)
-        b0, b1 = b0[firsts], b1[lasts]
+    b0, b1 = merge_touching(b0, b1)  # pieces that continue each other in the file: one copy
     buf = fmap.bytes
     if buf is None or int(b1.max()) > min(len(buf), fmap.current_size()):
         return None
@@ -231,48 +204,25 @@ def _open_for_pieces(g: h5py.Group, name: str) -> h5py.Dataset:
     return g[name]
 
 
-class H5SparseSource:
+class H5SparseSource(SparseSourceBase):
     """Raw reads of a stored CSR/CSC matrix; core's backed module owns the selection logic."""
 
-    indexing = IndexSupport.BASIC
-
     def __init__(self, group: H5Group) -> None:
+        super().__init__(group)
         g = group.h5
-        where = group.name
-        attrs = group.attrs
-        enc = attrs.get("encoding-type") or attrs.get("h5sparse_format")
-        fmt = _FORMATS.get(str(enc)) if enc is not None else None
-        if fmt is None:
-            msg = f"Expected a csr_matrix/csc_matrix group at {where!r}; got encoding {enc!r} instead."
-            raise InvalidFileError(msg, filename=group.filename, path=where)
-        missing = [k for k in ("data", "indices", "indptr") if k not in g]
-        shape = attrs.get("shape", attrs.get("h5sparse_shape"))
-        if missing or shape is None:
-            what = f"arrays {missing}" if missing else "the 'shape' attribute"
-            msg = f"Expected a sparse matrix group with data/indices/indptr and a shape at {where!r}; {what} missing."
-            raise InvalidFileError(msg, filename=group.filename, path=where)
-        self.format: Literal["csr", "csc"] = fmt  # type: ignore[assignment]
-        self.shape = (int(shape[0]), int(shape[1]))
-        for k in ("data", "indices", "indptr"):
-            group[k]  # the adapter refuses links and storage leaving the file (see _confine)
+        # the adapter refuses links and storage leaving the file (see _confine)
+        data, indices, indptr = self._arrays()
+        self._check_arrays(indptr.h5, data.h5, indices.h5)
         self._data: h5py.Dataset = _open_for_pieces(g, "data")
         self._indices: h5py.Dataset = _open_for_pieces(g, "indices")
         self._indptr: h5py.Dataset = g["indptr"]
         from ._chunks import check_chunk_sizes
 
         for key, ds in (("data", self._data), ("indices", self._indices), ("indptr", self._indptr)):
-            check_chunk_sizes(ds, filename=group.filename, path=f"{where.rstrip('/')}/{key}")
+            check_chunk_sizes(ds, filename=group.filename, path=f"{group.name.rstrip('/')}/{key}")
         self.dtype = self._data.dtype
-        self.name = where
+        self.name = group.name
         self.filename = group.filename
-        n_major = self.shape[0] if fmt == "csr" else self.shape[1]
-        if self._indptr.shape != (n_major + 1,) or self._data.shape != self._indices.shape:
-            msg = (
-                f"Expected indptr of length {n_major + 1} and data/indices of equal length in the "
-                f"{fmt} matrix {where!r} of shape {self.shape}; got indptr {self._indptr.shape}, "
-                f"data {self._data.shape}, indices {self._indices.shape} instead."
-            )
-            raise InvalidFileError(msg, filename=group.filename, path=where)
         self._indptr_cache: np.ndarray[Any, Any] | None = None
         self._map: _FileMap | None = None
         self._layouts: dict[str, _Layout | None] | None = None
@@ -370,7 +320,7 @@ class H5SparseSource:
     def read_nnz_ranges(
         self, starts: np.ndarray[Any, Any], stops: np.ndarray[Any, Any]
     ) -> tuple[np.ndarray[Any, Any], np.ndarray[Any, Any]]:
-        starts, stops = _merge_touching(starts, stops)
+        starts, stops = merge_touching(starts, stops)
         if len(starts):
             # Unfiltered data in a read-only local file: copy the ranges out of a memory map.
             mapped = self._read_mapped(starts, stops)
@@ -401,9 +351,6 @@ class H5SparseSource:
             _read_range(self._indices, indices, s, e, at)
             at += e - s
         return data, indices
-
-    def __repr__(self) -> str:
-        return f"<H5SparseSource {self.format} {self.shape} {self.name!r} in {self.filename!r}>"
 
 
 def sparse_source(group: Any) -> H5SparseSource | None:

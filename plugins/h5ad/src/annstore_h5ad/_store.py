@@ -1,4 +1,5 @@
-"""h5py adapters to annstore's store protocol: ``H5Group``, ``H5Array`` and their attributes.
+"""h5py adapters to annstore's store protocol: ``H5Group``, ``H5Array`` and their attributes
+(value conversions in ``_values``, the shared rules in :mod:`annstore.io`'s adapter base).
 
 Normalised here so encodings never branch on HDF5:
 
@@ -34,10 +35,10 @@ from annstore.io import (
     fit_chunks,
     index_array,
     outer_take,
-    plain_attr,
 )
 
 from ._confine import OPT_IN, check_storage, outside_data_allowed
+from ._values import STR, STRING_DTYPE, from_compound, norm_attr, str_compound, to_attr, to_stored
 
 __all__ = ["FORMAT", "HDF5_MAGIC", "H5Array", "H5Attrs", "H5Group", "adapt", "open_h5_store"]
 
@@ -45,96 +46,9 @@ __all__ = ["FORMAT", "HDF5_MAGIC", "H5Array", "H5Attrs", "H5Group", "adapt", "op
 HDF5_MAGIC = b"\x89HDF\r\n\x1a\n"
 FORMAT = "h5ad"
 
-_STR = h5py.string_dtype("utf-8")
-#: numpy's variable-width string dtype (numpy >= 2), used as a fast decode target for reads.
-_STRING_DTYPE: Any = getattr(getattr(np, "dtypes", None), "StringDType", None)
-_STRING_DTYPE = _STRING_DTYPE() if _STRING_DTYPE is not None else None
-#: h5py writes StringDType arrays as variable-length UTF-8 strings from 3.14 on.
-_NPY_STRINGS_WRITE = _STRING_DTYPE is not None and tuple(
-    int(x) for x in h5py.__version__.split(".")[:2]
-) >= (3, 14)
 #: The storage options passed on to ``create_dataset``.
 _PASSED = ("compression", "compression_opts", "chunks", "shuffle", "fletcher32", "scaleoffset",
            "maxshape", "fillvalue", "track_times")
-
-
-# --------------------------------------------------------------------------- values
-
-
-def _decode(x: Any) -> Any:
-    return x.decode("utf-8") if isinstance(x, bytes) else x
-
-
-def norm_attr(v: Any) -> Any:
-    """Return an HDF5 attribute value as plain Python (see the module docstring)."""
-    if isinstance(v, h5py.Empty):
-        return None
-    if isinstance(v, np.ndarray) and v.dtype.kind not in "OSU" and v.size == 0 and v.ndim == 1:
-        return []  # how HDF5 holds an empty list (anndata's empty column-order)
-    return plain_attr(v, keep_arrays=True)
-
-
-def to_attr(v: Any) -> Any:
-    """Convert a Python attribute value to what h5py stores the way anndata does."""
-    if isinstance(v, tuple):
-        v = list(v)
-    if isinstance(v, list):
-        if not v:
-            return np.array([], dtype="f8")
-        if all(isinstance(x, str) for x in v):
-            return np.array(v, dtype=_STR)
-        return np.asarray(v)
-    if isinstance(v, np.ndarray) and v.dtype.kind == "U":
-        return v.astype(_STR)
-    return v
-
-
-def _str_compound(dt: np.dtype[Any]) -> np.dtype[Any]:
-    return np.dtype([(n, _STR if dt[n].kind in "UO" else dt[n]) for n in dt.names or ()])
-
-
-def _to_stored(arr: np.ndarray[Any, Any]) -> np.ndarray[Any, Any]:
-    """``create_array`` data (checked by the base) as h5py stores it."""
-    if arr.dtype.kind in "UTO":
-        return _vlen_strings(arr)
-    if arr.dtype.names and any(arr.dtype[n].kind in "UO" for n in arr.dtype.names):
-        out = np.empty(arr.shape, dtype=_str_compound(arr.dtype))
-        for n in arr.dtype.names:
-            out[n] = arr[n] if arr.dtype[n].kind not in "U" else arr[n].astype(object)
-        return out
-    return arr
-
-
-def _vlen_strings(arr: np.ndarray[Any, Any]) -> np.ndarray[Any, Any]:
-    """A non-scalar array of str ready for HDF5 variable-length UTF-8 storage.
-
-    With h5py >= 3.14 a numpy ``StringDType`` array is written to the same HDF5 type
-    (variable-length, UTF-8) with the encoding done in C, faster than h5py's per-object
-    conversion of an ``object`` array.
-    """
-    # HDF5 would cut a StringDType string at an embedded NUL; the object path raises h5py's
-    # "VLEN strings do not support embedded NULLs" instead, as before.
-    if _NPY_STRINGS_WRITE and arr.ndim and arr.size and "\x00" not in "".join(arr.ravel().tolist()):
-        return arr.astype(_STRING_DTYPE)
-    return arr.astype(_STR)
-
-
-def _from_compound(arr: np.ndarray[Any, Any]) -> np.ndarray[Any, Any]:
-    """Record arrays with vlen string fields come back with ``U`` fields."""
-    names = arr.dtype.names or ()
-    if not any(h5py.check_string_dtype(arr.dtype[n]) is not None for n in names):
-        return arr
-    cols = {}
-    for n in names:
-        if h5py.check_string_dtype(arr.dtype[n]) is not None:
-            cols[n] = np.array([str(_decode(x)) for x in arr[n].ravel().tolist()], dtype=str)
-            cols[n] = cols[n].reshape(arr.shape) if cols[n].size else np.zeros(arr.shape, "U1")
-        else:
-            cols[n] = arr[n]
-    out = np.empty(arr.shape, dtype=[(n, cols[n].dtype) for n in names])
-    for n in names:
-        out[n] = cols[n]
-    return out
 
 
 # --------------------------------------------------------------------------- attributes
@@ -176,14 +90,11 @@ class _Node(StoreNode):
         return H5Attrs(self._obj.attrs, self)
 
     @property
-    def h5(self) -> Any:
-        """The wrapped h5py object."""
-        return self._obj
-
-    @property
     def native(self) -> Any:
         """The wrapped h5py object (what read/write callbacks receive, as in anndata)."""
         return self._obj
+
+    h5 = native
 
     def _identity(self) -> Any:
         return self._obj
@@ -217,7 +128,7 @@ class H5Array(_Node, ArrayBase):
         self._is_str = info is not None and info.length is None
         # UTF-8 text is decoded by numpy's StringDType in C (then boxed as ``str``), much faster
         # than h5py's per-element ``asstr``; ASCII-declared text keeps ``asstr``'s strict decode.
-        self._str_native = self._is_str and info.encoding == "utf-8" and _STRING_DTYPE is not None
+        self._str_native = self._is_str and info.encoding == "utf-8" and STRING_DTYPE is not None
         self._chunks_checked = False
 
     @property
@@ -259,7 +170,7 @@ class H5Array(_Node, ArrayBase):
             check_chunk_sizes(self._obj, filename=self.filename, path=self.name)
             self._chunks_checked = True
         if self._str_native:
-            out = self._obj.astype(_STRING_DTYPE)[sel]
+            out = self._obj.astype(STRING_DTYPE)[sel]
             return out.astype(object) if isinstance(out, np.ndarray) else out
         if self._is_str:
             return self._obj.asstr()[sel]
@@ -272,7 +183,7 @@ class H5Array(_Node, ArrayBase):
             return buf
         out = ds[sel]
         if isinstance(out, np.ndarray) and out.dtype.names:
-            out = _from_compound(out)
+            out = from_compound(out)
         return out
 
     def __getitem__(self, sel: Any) -> Any:
@@ -431,9 +342,9 @@ class H5Group(_Node, GroupBase):
     ) -> H5Array:
         kw = _fit_kwargs(options, shape)
         if data is None:
-            dt = _STR if dtype.kind == "O" else _str_compound(dtype) if dtype.names else dtype
+            dt = STR if dtype.kind == "O" else str_compound(dtype) if dtype.names else dtype
             return H5Array(self._obj.create_dataset(name, shape=shape, dtype=dt, **kw))
-        return H5Array(self._obj.create_dataset(name, data=_to_stored(data), **kw))
+        return H5Array(self._obj.create_dataset(name, data=to_stored(data), **kw))
 
     # -- lifetime ----------------------------------------------------------------------
 

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from ._encodings import register as register_encodings
 from ._sparse import ZarrSparseSource
-from ._store import ZarrArray, ZarrGroup, adapt_zarr_object, open_zarr_store
+from ._open import adapt_zarr_object, open_zarr_store
+from ._store import ZarrArray, ZarrGroup
 
 __all__ = [
     "ZarrArray",

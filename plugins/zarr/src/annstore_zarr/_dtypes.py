@@ -1,4 +1,5 @@
-"""Zarr data type shims: the v3 ``struct`` data type as newer zarr-python (and anndata 0.13.4) write it."""
+"""Zarr data types: strings (``VariableLengthUTF8``), fixed-length records, and the v3 ``struct``
+data type as newer zarr-python (and anndata 0.13.4) write it."""
 
 from __future__ import annotations
 
@@ -6,8 +7,16 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
+from annstore.io import check_str_elements
 
-__all__ = ["ensure_struct_dtype", "struct_dtype_for"]
+__all__ = [
+    "ensure_struct_dtype",
+    "fixed_length_record",
+    "is_string_dtype",
+    "struct_dtype_for",
+    "to_object_strings",
+    "vlen_utf8",
+]
 
 _STRUCT_CLS: Any = None
 
@@ -110,3 +119,45 @@ def struct_dtype_for(dt: np.dtype[Any]) -> Any:
     if hasattr(cls, "from_structured"):
         return cls.from_structured(dt)
     return cls.from_native_dtype(dt)  # pragma: no cover - zarr's own struct type
+
+
+def is_string_dtype(dt: Any) -> bool:
+    """Whether a numpy/zarr dtype holds variable-length strings."""
+    kind = getattr(dt, "kind", None)
+    return kind in ("T", "O")
+
+
+def vlen_utf8() -> Any:
+    from zarr.core.dtype import VariableLengthUTF8
+
+    return VariableLengthUTF8()
+
+
+def to_object_strings(arr: np.ndarray) -> np.ndarray:
+    """Return ``arr`` (``U``, ``T`` or ``O`` of ``str``) as an object array of ``str``."""
+    check_str_elements(arr)
+    return arr if arr.dtype.kind == "O" else arr.astype(object)
+
+
+def fixed_length_record(arr: np.ndarray) -> np.ndarray:
+    """Turn the object/str fields of a structured array into fixed-length unicode (as anndata)."""
+    fields = []
+    changed = False
+    for name in arr.dtype.names or ():
+        dt = arr.dtype.fields[name][0]
+        if dt.kind in ("O", "T"):
+            col = np.asarray(arr[name]).astype(str)
+            fields.append((name, col.dtype))
+            changed = True
+        elif dt.kind == "S":
+            fields.append((name, np.dtype(f"U{max(dt.itemsize, 1)}")))
+            changed = True
+        else:
+            fields.append((name, dt))
+    if not changed:
+        return arr
+    out = np.empty(arr.shape, dtype=fields)
+    for name in arr.dtype.names or ():
+        col = arr[name]
+        out[name] = col.astype(str) if out.dtype.fields[name][0].kind == "U" else col
+    return out

@@ -27,7 +27,7 @@ def write_zarr_array(
     """Write a ``zarr.Array`` (e.g. a backed X) into any store, copied in blocks."""
     from annstore.backed import BackedArray
 
-    from ._store import adapt_zarr_object
+    from ._open import adapt_zarr_object
 
     arr = BackedArray(adapt_zarr_object(value))
     entry = ctx.registry.find_writer(arr, parent.format)

@@ -84,7 +84,7 @@ def annstore_open_store(
 ) -> GroupLike | None:
     if format != FORMAT:
         return None
-    from ._store import open_zarr_store
+    from ._open import open_zarr_store
 
     return open_zarr_store(path, mode, storage_options)
 
@@ -93,7 +93,7 @@ def annstore_open_store(
 def annstore_adapt_node(obj: Any) -> GroupLike | ArrayLike | None:
     if not _is_zarr_object(obj):
         return None
-    from ._store import adapt_zarr_object
+    from ._open import adapt_zarr_object
 
     return adapt_zarr_object(obj)
 
