@@ -225,7 +225,8 @@ def _parser_options() -> dict[str, set[str]]:
         if isinstance(action, argparse._SubParsersAction):
             for name, sub in action.choices.items():
                 out[name] = {s for a in sub._actions for s in a.option_strings}
-                out[name] |= {(a.metavar or a.dest).upper() for a in sub._actions if not a.option_strings}
+                # positionals as argparse shows them: the metavar, else the dest as is
+                out[name] |= {a.metavar or a.dest for a in sub._actions if not a.option_strings}
     return out
 
 
