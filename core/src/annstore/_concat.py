@@ -1053,6 +1053,20 @@ def concat(
     ``keys`` raise :class:`ConcatError` (a :class:`ValueError`); an unknown strategy name
     raises an error that is both a ``ValueError`` and anndata's ``KeyError``; filling sparse
     matrices with a non-zero value emits no ``SparseEfficiencyWarning``.
+
+    Examples
+    --------
+    >>> import numpy as np, pandas as pd
+    >>> import annstore as ad
+    >>> a = ad.AnnData(np.ones((2, 2)), obs=pd.DataFrame(index=["a1", "a2"]),
+    ...                var=pd.DataFrame(index=["g1", "g2"]))
+    >>> b = ad.AnnData(np.zeros((1, 2)), obs=pd.DataFrame(index=["b1"]),
+    ...                var=pd.DataFrame(index=["g2", "g3"]))
+    >>> ad.concat([a, b]).var_names.tolist()  # inner join: the shared variables
+    ['g2']
+    >>> c = ad.concat({"a": a, "b": b}, join="outer", label="batch")
+    >>> c.shape, c.obs["batch"].tolist()
+    ((3, 3), ['a', 'a', 'b'])
     """
     from ._anndata import AnnData
 

@@ -429,6 +429,13 @@ def read_lazy(
     Returns
     -------
     The lazily read :class:`~annstore.AnnData`.
+
+    Examples
+    --------
+    >>> from annstore.experimental import read_lazy
+    >>> lazy = read_lazy("pbmc.zarr")  # doctest: +SKIP
+    >>> b_cells = lazy[lazy.obs["cell_type"] == "B"]  # doctest: +SKIP
+    >>> b_cells.to_memory()  # reads only the selected rows  # doctest: +SKIP
     """
     from .._anndata import AnnData
     from .._settings import settings

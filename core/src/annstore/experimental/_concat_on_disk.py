@@ -776,6 +776,14 @@ def concat_on_disk(
     (anndata copies the file unchanged, ignoring ``label``/``index_unique``).
     As in anndata, ``.raw`` is dropped (a :class:`RawDroppedWarning` says so), and a sparse
     result is CSR along obs and CSC along var (:func:`annstore.concat` returns CSR for both).
+
+    Examples
+    --------
+    >>> from annstore.experimental import concat_on_disk
+    >>> concat_on_disk(  # doctest: +SKIP
+    ...     {"s1": "sample1.h5ad", "s2": "sample2.zarr"}, "all.h5ad",
+    ...     label="sample", index_unique="-", max_loaded_elems=10_000_000,
+    ... )
     """
     merge_fn = resolve_merge_strategy(merge)
     uns_merge_fn = resolve_merge_strategy(uns_merge)
