@@ -152,6 +152,23 @@ def test_public_callables_have_docstrings() -> None:
     assert not undocumented, "public callables without a docstring:\n  " + "\n  ".join(undocumented)
 
 
+def test_docstring_examples_run(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # The Examples sections are doctests: those not marked ``+SKIP`` (they need a file) must
+    # print what they show.
+    import doctest
+
+    monkeypatch.chdir(tmp_path)
+    finder = doctest.DocTestFinder(recurse=False)
+    runner = doctest.DocTestRunner(optionflags=doctest.ELLIPSIS | doctest.NORMALIZE_WHITESPACE)
+    ran = 0
+    for qual, obj, _ in public_callables():
+        for test in finder.find(obj, qual):  # in the globals of its module, as python -m doctest
+            ran += len(test.examples)
+            runner.run(test, out=lambda _: None)
+    assert ran > 10, "no Examples sections found"
+    assert runner.failures == 0, f"{runner.failures} docstring examples fail; run python -m doctest on them"
+
+
 def test_walk_sees_a_missing_section() -> None:
     # The check above must be able to fail: a function with parameters and a one-line docstring.
     def f(x: int) -> int:
