@@ -182,6 +182,48 @@ def test_zarr_missing_store_window_is_reported_as_file_not_found(tmp_path: Path)
     assert "not-there.zarr" in str(info.value)
 
 
+def test_a_read_overlapping_a_same_inode_replacement_is_repeated(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The path names the same inode after the read, yet other content: read again.
+
+    This is what ext4's inode reuse does to a directory store replaced during a read; here it is
+    made deterministic with the in-place fallback (the store's directory is read-only), which
+    keeps the store's inode and gives it a new generation token.
+    """
+    if "zarr" not in annstore.list_formats():
+        pytest.skip("requires annstore-zarr")
+    import annstore.io._api as api
+
+    locked = tmp_path / "locked"
+    locked.mkdir()
+    path = locked / "shared.zarr"
+    _write(_version(1), path)
+    orig = api.read_anndata_from
+    calls: list[int] = []
+    inodes: list[int] = []
+
+    def read_then_rewrite(root: Any, **kw: Any) -> Any:
+        out = orig(root, **kw)
+        calls.append(1)
+        if len(calls) == 1:  # another writer rewrites the store while this read finishes
+            inodes.append(os.stat(path).st_ino)
+            _write(_version(2), path)
+            inodes.append(os.stat(path).st_ino)
+        return out
+
+    locked.chmod(0o555)
+    monkeypatch.setattr(api, "read_anndata_from", read_then_rewrite)
+    try:
+        got = annstore.read(path)
+    finally:
+        monkeypatch.undo()
+        locked.chmod(0o755)
+    assert inodes[0] == inodes[1]  # rewritten in place: the same inode, other content
+    assert len(calls) == 2
+    assert int(got.uns["version"]) == 2 and got.n_obs == 20 + 2 % 3
+
+
 # ------------------------------------------------------------- backed objects and replacement
 
 _OTHER_WRITER = (
