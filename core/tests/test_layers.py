@@ -324,3 +324,126 @@ def test_checker_finds_imports_on_a_synthetic_tree(tmp_path: Path) -> None:
         "annstore._anndata:3 imports annstore.io._api: model imports io (inside a function); "
         "model may import only model"
     ]
+
+
+# ------------------------------------------------- the registration points that replace the edges
+
+
+class _FakeBacking:
+    """A stand-in for the backed layer: records what the model asks of it."""
+
+    def __init__(self) -> None:
+        self.calls: list[tuple[str, object]] = []
+
+    def init_backed(self, adata: object, filename: object, filemode: object) -> None:
+        self.calls.append(("init_backed", (filename, filemode)))
+
+    def set_filename(self, adata: object, filename: object) -> None:
+        self.calls.append(("set_filename", filename))
+
+    def backed_X(self, adata: object) -> str:
+        self.calls.append(("backed_X", adata))
+        return "X on disk"
+
+    def backed_raw_X(self, adata: object) -> None:
+        self.calls.append(("backed_raw_X", adata))
+
+    def subset(self, x: object, idx: object) -> str:
+        self.calls.append(("subset", idx))
+        return "selection"
+
+
+def test_model_calls_backed_storage_only_through_its_protocol(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Whatever provider is registered in the model's slot is what AnnData uses."""
+    import numpy as np
+
+    from annstore import _backing
+
+    fake = _FakeBacking()
+    monkeypatch.setattr(_backing, "_provider", fake)
+    a = annstore.AnnData(np.ones((3, 2)), filename="somewhere.h5ad", filemode="r")
+    assert fake.calls == [("init_backed", ("somewhere.h5ad", "r"))]
+    a.filename = "elsewhere.h5ad"
+    assert fake.calls[-1] == ("set_filename", Path("elsewhere.h5ad"))
+    assert a._backed_X() == "X on disk"
+    assert fake.calls[-1] == ("backed_X", a)
+    assert a._backed_subset(object(), (slice(0, 1),)) == "selection"
+
+
+def test_backing_provider_is_loaded_on_first_use(monkeypatch: pytest.MonkeyPatch) -> None:
+    """With nothing registered, the loader set by the facade is called; without one, a clear error."""
+    from annstore import _backing
+    from annstore.backed._file import FILE_BACKING
+
+    monkeypatch.setattr(_backing, "_provider", None)
+    loaded = []
+    monkeypatch.setattr(_backing, "_loader", lambda: (loaded.append(1), _backing.register_provider(FILE_BACKING)))
+    assert _backing.provider() is FILE_BACKING
+    assert _backing.provider() is FILE_BACKING
+    assert loaded == [1]  # loaded once, then kept
+    monkeypatch.setattr(_backing, "_provider", None)
+    monkeypatch.setattr(_backing, "_loader", None)
+    with pytest.raises(annstore.errors.CapabilityError, match="no loader is set"):
+        _backing.provider()
+
+
+def test_backed_layer_registers_itself_below() -> None:
+    """Importing annstore.backed fills the registration points of model and io."""
+    import annstore.abc
+    import annstore.backed
+    import annstore.io
+    from annstore import _backing
+    from annstore.backed._file import FILE_BACKING
+
+    assert _backing.provider() is FILE_BACKING
+    assert annstore.io.sparse_dataset is annstore.backed.sparse_dataset
+    with pytest.warns(FutureWarning, match="anndata.io.sparse_dataset"):
+        assert annstore.experimental.sparse_dataset is annstore.backed.sparse_dataset
+    assert issubclass(annstore.backed.CSRDataset, annstore.abc.CSRDataset)
+    assert issubclass(annstore.backed.CSCDataset, annstore.abc.CSCDataset)
+    assert not issubclass(annstore.backed.CSRDataset, annstore.abc.CSCDataset)
+
+
+def test_backed_hooks_are_a_core_plugin_without_autoload(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The backed layer's writers come through the plugin manager, entry points disabled."""
+    from annstore.backed import CSRDataset
+    from annstore.io import _plugins
+
+    monkeypatch.setenv(_plugins.DISABLE_ENV, "1")
+    _plugins.refresh_formats()
+    try:
+        pm = _plugins.get_plugin_manager()
+        assert pm.get_plugin("annstore.backed") is not None
+        assert any(t is CSRDataset for (t, _, _) in pm.registry.writers)
+    finally:
+        monkeypatch.delenv(_plugins.DISABLE_ENV)
+        _plugins.refresh_formats()
+
+
+def test_backed_read_dispatches_through_the_hook() -> None:
+    """``read(..., backed=)`` asks ``annstore_read_backed``; io holds no reference to backed."""
+    import numpy as np
+
+    from annstore.hookspecs import hookimpl
+    from annstore.io import _plugins
+
+    annstore.write(annstore.AnnData(np.ones((2, 2))), "memory://layers-hook")
+    asked = []
+
+    class Claim:
+        @hookimpl
+        def annstore_read_backed(self, path: object, format: str, mode: str) -> str:
+            asked.append((path, format, mode))
+            return "answered by a plugin"
+
+    pm = _plugins.get_plugin_manager()
+    plugin = Claim()
+    pm.register(plugin, name="test-claim")
+    try:
+        assert annstore.read("memory://layers-hook", backed="r") == "answered by a plugin"
+        assert asked == [("memory://layers-hook", "memory", "r")]
+    finally:
+        pm.unregister(plugin)
+    b = annstore.read("memory://layers-hook", backed="r")  # the backed layer's own answer
+    assert b.isbacked
+    assert np.asarray(b.X[:]).shape == (2, 2)
