@@ -169,6 +169,34 @@ def test_docstring_examples_run(tmp_path: Path, monkeypatch: pytest.MonkeyPatch)
     assert runner.failures == 0, f"{runner.failures} docstring examples fail; run python -m doctest on them"
 
 
+#: The API page (docs/api/<page>.rst) that lists each public module's names.
+_PAGE_OF = {
+    "annstore": "annstore", "annstore.io": "io", "annstore.experimental": "experimental",
+    "annstore.experimental.backed": "experimental", "annstore.backed": "abc", "annstore.acc": "acc",
+    "annstore.abc": "abc", "annstore.types": "types", "annstore.typing": "types",
+    "annstore.utils": "utils", "annstore.logging": "utils", "annstore.testing": "testing",
+    "annstore.errors": "errors",
+}
+
+
+def test_reference_lists_every_public_name() -> None:
+    # A name added to a module's __all__ must be added to its API page as well (the hook
+    # reference is generated from the whole hookspecs module, so it cannot miss one).
+    assert set(_PAGE_OF) | {"annstore.hookspecs"} == set(PUBLIC_MODULES)
+    missing = []
+    for modname, page in _PAGE_OF.items():
+        text = (DOCS / "api" / f"{page}.rst").read_text()
+        module = importlib.import_module(modname)
+        for name in module.__all__:
+            if isinstance(getattr(module, name), types.ModuleType):
+                continue  # a submodule has its own page
+            listed = re.search(rf"^   {re.escape(name)}$", text, re.MULTILINE)  # an autosummary entry
+            linked = re.search(rf":\w+:`[~.\w]*\b{re.escape(name)}`", text)  # or a cross-reference
+            if not (listed or linked):
+                missing.append(f"{modname}.{name} (docs/api/{page}.rst)")
+    assert not missing, "public names missing from the API reference:\n  " + "\n  ".join(missing)
+
+
 def test_walk_sees_a_missing_section() -> None:
     # The check above must be able to fail: a function with parameters and a one-line docstring.
     def f(x: int) -> int:
