@@ -7,12 +7,25 @@ A plugin's test module is a few lines::
     class TestH5adFormat(FormatTests):
         format_name = "h5ad"
 
-The suite round-trips every element encoding of the anndata on-disk spec through
-``annstore.io.write_elem``/``read_elem`` on a store opened with ``annstore.io.open_store``
-(closing and reopening it in between), whole AnnData objects through ``annstore.io.write``/
-``read``, the ``read_dispatched``/``write_dispatched`` callbacks, and the error paths.
+The suite checks, for a hierarchical format:
+
+* the store protocol itself, in the manner of zarr's ``StoreTests`` (``test_store_*``): nodes
+  marked ``_annstore_node`` and reporting the format; exact dtypes reported and returned;
+  strings as ``object`` arrays of ``str``; attribute value types (lists stay lists); array
+  ``__setitem__`` and ``read_into``; close and reopen in every mode; ``KeyError`` for missing
+  keys; nested keys;
+* every element encoding of the anndata on-disk spec through ``annstore.io.write_elem``/
+  ``read_elem`` on a store opened with ``annstore.io.open_store`` (closing and reopening it
+  in between), whole AnnData objects through ``annstore.io.write``/``read``, the
+  ``read_dispatched``/``write_dispatched`` callbacks, and the error paths;
+* backed mode (``test_backed_*``) when the format's ``FormatInfo`` declares
+  ``supports_backed``, and appending (``test_append_*``: ``resize``, ``CSRDataset.append``,
+  ``concat_on_disk``) when it declares ``supports_append``; they are skipped otherwise.
+
 Whole-file formats (``hierarchical = False``) run only the AnnData round-trips.
 Override :meth:`store_path` or :meth:`open_root` when a format needs special paths or options.
+``core/tests/test_format_tests_contract.py`` proves the suite fails on deliberately broken
+adapters.
 """
 
 from __future__ import annotations
