@@ -30,6 +30,7 @@ from scipy import sparse
 
 from ..._limits import check_allocation, check_indices, check_indptr, check_lengths
 from ..._settings import settings
+from ...errors import AnnstoreError
 from .._spec import IOSpec
 from . import ENCODINGS
 from ._common import child, invalid, read_attr
@@ -102,12 +103,27 @@ def sparse_nbytes(data: Any, indices: Any, indptr: Any) -> int:
     )
 
 
+def _component(node: GroupLike, key: str) -> Any:
+    """Array ``key`` of a sparse group; a storage-library failure to open it (damaged metadata)
+    is an :class:`InvalidFileError` naming the child."""
+    try:
+        return child(node, key, array=True)
+    except AnnstoreError:
+        raise
+    except Exception as e:
+        from .._dispatch import malformed
+        from ._anndata import _get
+
+        if not malformed(e):
+            raise
+        _get(node, key)  # raises InvalidFileError naming the child (or the same error)
+        raise
+
+
 def check_sparse_node(node: GroupLike, fmt: str, shape: tuple[int, int]) -> tuple[Any, Any, Any]:
     """The ``data``/``indices``/``indptr`` arrays of ``node``, checked without reading them:
     1-d, lengths consistent with ``shape`` and each other, integer index arrays."""
-    dnode = child(node, "data", array=True)
-    inode = child(node, "indices", array=True)
-    pnode = child(node, "indptr", array=True)
+    dnode, inode, pnode = (_component(node, k) for k in ("data", "indices", "indptr"))
     for name, n in (("data", dnode), ("indices", inode), ("indptr", pnode)):
         if len(n.shape) != 1:
             raise invalid(node, f"expected 1-d {name!r}; got shape {tuple(n.shape)}.")
