@@ -3,6 +3,7 @@ implementation of the model's :class:`~annstore._backing.BackingProvider`."""
 
 from __future__ import annotations
 
+import contextvars
 import os
 import time
 import weakref
@@ -32,6 +33,9 @@ __all__ = [
 
 #: How often opening a backed object is retried when its file is replaced meanwhile.
 _OPEN_RETRIES = 12
+#: storage options (a URL's endpoint and credentials) of the backed read being constructed:
+#: ``_init_backed`` opens the store with them, as the read itself did
+_OPENING_OPTIONS: contextvars.ContextVar[dict[str, Any]] = contextvars.ContextVar("_OPENING_OPTIONS", default={})
 
 
 def _replaced(filename: Any, element: str) -> FileReplacedError:
@@ -347,7 +351,7 @@ def _init_backed(adata: AnnData, filename: Any, filemode: str | None) -> AnnData
     if isinstance(path, Path) and not path.exists() and not str(path).startswith("memory:"):
         _write_and_back(adata, path)
         return adata.file  # type: ignore[no-any-return]
-    mgr = AnnDataFileManager(adata, path, filemode or "r")
+    mgr = AnnDataFileManager(adata, path, filemode or "r", storage_options=_OPENING_OPTIONS.get())
     adata.file = mgr  # type: ignore[attr-defined]
     adata._filename = path  # type: ignore[attr-defined]
     adata._filemode = filemode or "r"  # type: ignore[attr-defined]
@@ -584,9 +588,13 @@ def _read_backed_parts(
     mgr.close()
     if mgr._pin is not None and not mgr._pin.matches():
         raise _ReplacedWhileOpening
-    adata = construct_backed(where, AnnData, d, filename=path, filemode=mode)
+    token = _OPENING_OPTIONS.set(opts)
+    try:
+        adata = construct_backed(where, AnnData, d, filename=path, filemode=mode)
+    finally:
+        _OPENING_OPTIONS.reset(token)
     cur = getattr(adata, "file", None)
-    if isinstance(cur, AnnDataFileManager) and (cur._format != fmt or opts):
+    if isinstance(cur, AnnDataFileManager) and (cur._format != fmt or cur._storage_options != opts):
         cur.close()
         cur._format = fmt
         cur._storage_options = opts

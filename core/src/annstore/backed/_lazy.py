@@ -109,11 +109,6 @@ def _node_info(elem: Any) -> tuple[Any, str, str]:
     return node, str(path), node.format
 
 
-def _read_dataset_block(ds: Any, selection: tuple[slice, ...]) -> Any:
-    """Task body for a sparse dataset of a store without a path: ``ds`` holds its opened arrays."""
-    return ds[selection]
-
-
 def _dask_from_blocks(node: Any, shape: tuple[int, ...], dtype: np.dtype, meta: Any, norm: tuple[tuple[int, ...], ...],
                       dataset: Any = None) -> Any:
     import dask.array as da
@@ -123,15 +118,16 @@ def _dask_from_blocks(node: Any, shape: tuple[int, ...], dtype: np.dtype, meta: 
     ident = f"{where or id(node)}-{node.name}-{norm}-{dtype}"
     name = "annstore-read-" + hashlib.sha1(ident.encode()).hexdigest()[:16]
     starts = [np.r_[0, np.cumsum(c)[:-1]].tolist() if len(c) else [0] for c in norm]
+    from ._ship import Shipped, read_shipped_block
+
+    shipped = Shipped(dataset, is_node=False) if dataset is not None else Shipped(node, is_node=True)
     dsk: dict[Any, Any] = {}
     for idx in itertools.product(*(range(len(c)) for c in norm)):
         sel = tuple(slice(int(starts[a][i]), int(starts[a][i] + norm[a][i])) for a, i in enumerate(idx))
         if where is not None:
             dsk[(name, *idx)] = (_read_block, where[0], where[1], node.name, sel)
-        elif dataset is not None:
-            dsk[(name, *idx)] = (_read_dataset_block, dataset, sel)
-        else:
-            dsk[(name, *idx)] = (_read_node_block, node, sel)
+        else:  # embedded: read in place here, pickled to a worker (see _ship)
+            dsk[(name, *idx)] = (read_shipped_block, shipped, sel)
     graph = HighLevelGraph.from_collections(name, dsk, dependencies=())
     return da.Array(graph, name, chunks=norm, dtype=dtype, meta=meta)
 
@@ -363,7 +359,7 @@ def _consolidated(root: Any) -> bool:
     return meta.consolidated_metadata is not None
 
 
-def _open_root(store: Any, fmt: str | None) -> tuple[Any, bool]:
+def _open_root(store: Any, fmt: str | None, storage_options: Any = None) -> tuple[Any, bool]:
     """Open ``store`` read-only: ``(root, owned)`` where ``owned`` means we must close it."""
     from ..io._dispatch import as_node
     from ..io._guess import guess_format
@@ -375,14 +371,14 @@ def _open_root(store: Any, fmt: str | None) -> tuple[Any, bool]:
         except TypeError:
             pass
     if fmt is None:
-        if isinstance(store, str | Path) and Path(store).suffix == ".h5ad":
+        if isinstance(store, str | Path) and str(store).endswith(".h5ad"):
             fmt = "h5ad"
         else:
             try:
                 fmt = guess_format(store)
             except Exception:  # noqa: BLE001 - mappings and stores: zarr
                 fmt = "zarr"
-    root = open_store_root(store, format=fmt, mode="r")
+    root = open_store_root(store, format=fmt, mode="r", storage_options=dict(storage_options or {}))
     if root is None:
         from ..io._api import require_format
 
@@ -398,6 +394,7 @@ def read_lazy(
     load_annotation_index: bool = True,
     format: str | None = None,
     chunks: Any = None,
+    storage_options: Any = None,
 ) -> AnnData:
     """Read an AnnData lazily, including ``obs`` and ``var``.
 
@@ -425,6 +422,10 @@ def read_lazy(
         Format name (annstore's extension); guessed when omitted.
     chunks
         Block shape for X, layers and other arrays (see :func:`read_elem_lazy`).
+    storage_options
+        For a URL ``store`` (``s3://...``; annstore's extension): options of its fsspec
+        filesystem (endpoint, credentials). The tasks of the result carry them, so they
+        reopen the store on any ``dask.distributed`` worker.
 
     Returns
     -------
@@ -446,7 +447,7 @@ def read_lazy(
     requires_xarray(lambda: None)()
     ensure_registered(dask=True)
     is_h5_path = isinstance(store, str | Path) and Path(store).suffix == ".h5ad"
-    root, owned = _open_root(store, format)
+    root, owned = _open_root(store, format, storage_options)
     if not _consolidated(root):
         msg = "Did not read zarr as consolidated. Consider consolidating your metadata."
         warnings.warn(msg, UserWarning, stacklevel=2)
@@ -491,8 +492,9 @@ def read_lazy(
     if owned and is_h5_path:
         from ._file import AnnDataFileManager
 
-        adata._filename = Path(store)
-        adata.file = AnnDataFileManager(adata, Path(store), "r", format="h5ad")
+        where = store if "://" in str(store) else Path(store)  # a URL stays a URL
+        adata._filename = where
+        adata.file = AnnDataFileManager(adata, where, "r", format="h5ad", storage_options=storage_options)
     return adata
 
 

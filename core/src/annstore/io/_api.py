@@ -332,6 +332,7 @@ def read_h5ad(
     as_sparse: Sequence[str] = (),
     as_sparse_fmt: type = None,  # type: ignore[assignment]
     chunk_size: int = 6000,
+    storage_options: Mapping[str, Any] | None = None,
 ) -> AnnData:
     """Read a ``.h5ad`` file into an AnnData (anndata's signature and results).
 
@@ -342,7 +343,8 @@ def read_h5ad(
     Parameters
     ----------
     filename
-        Path of the file.
+        Path of the file, a URL (``s3://...``, read through fsspec with a block cache, see
+        ``storage_options``), or a readable binary file object (``fsspec``'s ``fs.open``).
     backed
         ``"r"`` or ``"r+"`` (``True`` means ``"r+"``): open in backed mode, loading everything
         but ``X`` (and ``raw.X``), which stay on disk and are read on indexing; in ``"r+"``
@@ -356,6 +358,10 @@ def read_h5ad(
         :class:`scipy.sparse.csc_matrix`.
     chunk_size
         Rows read at a time when converting ``as_sparse`` elements.
+    storage_options
+        For a URL (annstore's extension): options of its fsspec filesystem (endpoint,
+        credentials), plus ``block_size`` (bytes fetched per request, default 4 MiB) and
+        ``cache_type`` (default ``"blockcache"``). Files at URLs are read-only.
 
     Returns
     -------
@@ -385,7 +391,7 @@ def read_h5ad(
         as_sparse_fmt = csr_matrix
     return read(
         filename, "h5ad", backed=backed, as_sparse=tuple(as_sparse), as_sparse_fmt=as_sparse_fmt,
-        chunk_size=chunk_size,
+        chunk_size=chunk_size, storage_options=storage_options,
     )
 
 

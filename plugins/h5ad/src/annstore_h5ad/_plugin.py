@@ -81,6 +81,10 @@ def annstore_open_store(
             msg = f"Expected an h5py File or Group; got {type(path).__name__} instead."
             raise TypeError(msg)
         return node  # type: ignore[return-value]
+    from ._remote import is_url, open_url
+
+    if is_url(path):
+        return open_url(path, mode, opts)
     return open_h5_store(path, mode, **opts)
 
 
