@@ -47,6 +47,10 @@ def _is_zip_file(p: Path) -> bool:
         return False
 
 
+def _leave_open() -> None:
+    """Closing an adapter of a user's zarr object leaves its store open (the user owns it)."""
+
+
 def adapt_zarr_object(obj: Any) -> ZarrGroup | ZarrArray | None:
     """Wrap a user's ``zarr.Group`` / ``zarr.Array`` (no consolidation, the user owns it)."""
     if not isinstance(obj, zarr.Group | zarr.Array):
@@ -56,7 +60,7 @@ def adapt_zarr_object(obj: Any) -> ZarrGroup | ZarrArray | None:
         filename=_store_filename(obj.store),
         zarr_format=int(obj.metadata.zarr_format),
         mode="r" if obj.store.read_only else "r+",
-        finalize=lambda: None,
+        finalize=_leave_open,  # a module function: the nodes pickle (lazy tasks on workers)
     )
     return ZarrGroup(obj, st) if isinstance(obj, zarr.Group) else ZarrArray(obj, st)
 
