@@ -243,9 +243,9 @@ def _check_target(target: Path, shown: Any) -> bool:
     parent = target.parent
     if target.is_dir() and not is_store_dir(target):
         msg = (
-            f"Expected {str(shown)!r} to be a store, an empty directory or absent; got a "
-            "directory holding other files instead. It is not replaced: remove it or pick "
-            "another name."
+            f"Expected {str(shown)!r} to be absent, a file or a store; got a directory holding "
+            "other files (not a store) instead. It is left as it is: remove it or pick another "
+            "name."
         )
         raise TargetExistsError(msg, filename=shown)
     exists = os.path.exists(target)
