@@ -77,7 +77,11 @@ def open_url(url: str, mode: str, storage_options: dict[str, Any]) -> RemoteH5Gr
             "to the URL."
         )
         raise CapabilityError(msg)
-    import fsspec
+    try:
+        import fsspec
+    except ImportError as e:
+        msg = f"Reading {url!r} needs fsspec: pip install \"annstore-h5ad[urls]\" (and s3fs for s3://)."
+        raise ImportError(msg) from e
 
     so = dict(storage_options)
     allow = bool(so.pop("allow_external_links", False))
