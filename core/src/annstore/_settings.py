@@ -139,17 +139,17 @@ _OPTIONS: tuple[_Option, ...] = (
             _check_bool("auto_shard_zarr_v3", optional=True)),
     _Option("restrict_index_types", True, _parse_bool,
             "Only str indices are allowed for obs_names / var_names.", _check_bool("restrict_index_types")),
-    _Option("max_allocation", None, lambda s: _parse_max_allocation(s),
-            "Largest allocation in bytes a read may make from sizes a file declares (array "
-            "shapes, stored values, decompressed streams); beyond it the read raises "
-            "InvalidFileError. None: the memory available when the read runs. Accepts an int "
-            "or a string such as '8GiB'.", lambda v: _check_max_allocation(v)),
     _Option("allow_outside_data", False, _parse_bool,
             "Let reads return bytes stored outside the file or store named: HDF5 external "
             "links and soft links leaving the file, external raw storage and virtual datasets "
             "(h5ad, loom, read_hdf), zarr symlinks leaving a local store's root. False (default): "
             "such an element raises InvalidFileError naming the file and the element.",
             _check_bool("allow_outside_data")),
+    _Option("max_allocation", None, lambda s: _parse_max_allocation(s),
+            "Largest allocation in bytes a read may make from sizes a file declares (array "
+            "shapes, stored values, decompressed streams); beyond it the read raises "
+            "InvalidFileError. None: the memory available when the read runs. Accepts an int "
+            "or a string such as '8GiB'.", lambda v: _check_max_allocation(v)),
 )
 _BY_NAME: dict[str, _Option] = {o.name: o for o in _OPTIONS}
 
@@ -250,6 +250,28 @@ class Settings:
         """Restore the named options (all when none is named) to their defaults.
 
         Applied at once; used as a context manager, the previous values are put back on exit.
+
+        Parameters
+        ----------
+        *names
+            The options to reset; none: every option.
+
+        Returns
+        -------
+        contextlib.AbstractContextManager
+            A context manager whose exit puts the previous values back (its value is the set of
+            names reset); not using it keeps the reset.
+
+        Raises
+        ------
+        UnknownSettingError
+            A name is not an option (the message lists them).
+
+        Examples
+        --------
+        >>> import annstore as ad
+        >>> with ad.settings.reset("zarr_write_format"):  # doctest: +SKIP
+        ...     ...
         """
         for name in names:
             if name not in _BY_NAME:
@@ -265,7 +287,31 @@ class Settings:
 
     @contextmanager
     def override(self, **overrides: Any) -> Iterator[None]:
-        """Set options for the duration of a ``with`` block (the previous values come back on exit)."""
+        """Set options for the duration of a ``with`` block (the previous values come back on exit).
+
+        Parameters
+        ----------
+        **overrides
+            Option names and their values for the block; each is checked as an assignment is.
+
+        Yields
+        ------
+        None
+
+        Raises
+        ------
+        UnknownSettingError
+            A name is not an option.
+        SettingsError
+            A value is invalid for its option.
+
+        Examples
+        --------
+        >>> import annstore as ad
+        >>> with ad.settings.override(remove_unused_categories=False):
+        ...     ad.settings.remove_unused_categories
+        False
+        """
         for k in overrides:
             if k not in _BY_NAME:
                 raise _unknown(k)

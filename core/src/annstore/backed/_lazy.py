@@ -135,20 +135,22 @@ def _dask_from_blocks(node: Any, shape: tuple[int, ...], dtype: np.dtype, meta: 
 def _sparse_lazy(node: Any, sfmt: str, chunks: Any) -> Any:
     from scipy import sparse
 
-    from ._sparse import check_structure
+    from ..io.encodings._sparse import check_sparse_node
 
-    check_structure(node)  # shape attribute and array lengths agree (metadata only)
     s = node.attrs.get("shape", node.attrs.get("h5sparse_shape"))
     shape = (int(s[0]), int(s[1]))
     dataset = None
     if _reopenable(node) is None:
         # no path to reopen: the tasks share one dataset, so each array's metadata is read once
+        # (its source checks the arrays against the shape when it opens them)
         from ._sparse import sparse_dataset
 
         dataset = sparse_dataset(node, should_cache_indptr=False)
         dtype = np.dtype(dataset.dtype)
     else:
-        dtype = np.dtype(node["data"].dtype)
+        # shape attribute and array lengths agree (metadata only, each array opened once)
+        data_node = check_sparse_node(node, sfmt, shape)[0]
+        dtype = np.dtype(data_node.dtype)
     major, minor = (1, 0) if sfmt == "csc" else (0, 1)
     stride = DEFAULT_CHUNK
     if chunks is not None:

@@ -103,6 +103,12 @@ class SparseSourceBase:
         """
         return cls(group) if sparse_format_of(group) is not None else None
 
+    @property
+    def nnz(self) -> int:
+        """Number of stored values: the length of ``data``, from the array the source opened
+        (so asking for it reads no metadata a second time)."""
+        return int(self._data.shape[0])  # type: ignore[attr-defined]
+
     def _check_arrays(self, indptr: Any, data: Any, indices: Any) -> None:
         """Refuse ``indptr``/``data``/``indices`` arrays whose shapes do not fit the matrix."""
         n_major = self.shape[0] if self.format == "csr" else self.shape[1]

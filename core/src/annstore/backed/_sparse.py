@@ -198,7 +198,9 @@ class BaseCompressedSparseDataset:
         self._should_cache_indptr = should_cache_indptr
         self._indptr_node: Any = None
         self._get_source = get_sparse_source
-        check_structure(self._node)
+        # No array is opened here (anndata's sparse datasets read no metadata until a
+        # selection): the source checks the arrays' shapes against the matrix when it opens
+        # them, and every read checks indptr and indices before scipy sees them.
         self._source: BackedSparseSource = get_sparse_source(self._node)
         #: Whether the whole cached ``indptr`` was checked (once, when first loaded).
         self._indptr_checked = False
@@ -239,7 +241,8 @@ class BaseCompressedSparseDataset:
 
     @property
     def nnz(self) -> int:
-        return int(self._node["data"].shape[0])  # type: ignore[union-attr]
+        n = getattr(self._source, "nnz", None)  # the source's open array: no metadata read
+        return int(n) if n is not None else int(self._node["data"].shape[0])  # type: ignore[union-attr]
 
     def __repr__(self) -> str:
         where = self._node.name
@@ -315,8 +318,9 @@ class BaseCompressedSparseDataset:
     def _value_bytes(self) -> int:
         """Bytes one stored value takes in memory (its ``data`` item and its index)."""
         if self._vbytes is None:
-            ind = self._node["indices"]
-            self._vbytes = self.dtype.itemsize + np.dtype(ind.dtype).itemsize  # type: ignore[union-attr]
+            # an index takes at most 8 bytes: an upper bound that opens no array (opening
+            # ``indices`` again would read its metadata a second time)
+            self._vbytes = self.dtype.itemsize + 8
         return self._vbytes
 
     def _check_values(self, data: np.ndarray, indices: np.ndarray, total: int, n_minor: int) -> None:
@@ -586,7 +590,8 @@ def checked_indptr(source: BackedSparseSource, node: Any) -> np.ndarray:
     n_major = m if source.format == "csr" else n
     if ip.shape != (n_major + 1,):
         raise _invalid(node, f"expected 'indptr' of length {n_major + 1}; read shape {ip.shape}.")
-    check_indptr(ip, node, nnz=int(node["data"].shape[0]))
+    nnz = getattr(source, "nnz", None)  # from the array the source opened: no metadata read
+    check_indptr(ip, node, nnz=int(node["data"].shape[0]) if nnz is None else int(nnz))
     return ip
 
 

@@ -43,7 +43,6 @@ def load_core_plugins() -> list[tuple[str, ModuleType]]:
     return [(name, load()) for name, load in _CORE_PLUGINS.items()]
 
 
-
 @hookimpl
 def annstore_format_info() -> FormatInfo:
     return FormatInfo(
@@ -53,8 +52,18 @@ def annstore_format_info() -> FormatInfo:
         hierarchical=True,
         supports_backed=True,
         supports_append=True,
-        package="annstore",
+        package="annstore-core",
+        version=_core_version(),
     )
+
+
+def _core_version() -> str:
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("annstore-core")
+    except PackageNotFoundError:  # running from a source tree that is not installed
+        return ""
 
 
 @hookimpl
