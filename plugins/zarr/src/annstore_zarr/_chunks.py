@@ -5,8 +5,8 @@ of 8 KiB declared size whose stored gzip stream expands to 5 GiB allocates 5 GiB
 size mismatch is noticed. A well-formed chunk (or shard) is stored in at most its declared
 size plus the encoder's small overhead, so a larger stored chunk is refused before zarr reads
 it. The chunk's declared size itself is checked against the allocation budget by core.
-Local directory stores are checked (file sizes, no chunk is read); other stores are left to
-zarr.
+Local directory stores are checked (file sizes, no chunk is read); other stores, and arrays of
+variable-length strings (whose chunks have no size bound), are left to zarr.
 """
 
 from __future__ import annotations
@@ -36,8 +36,12 @@ def check_chunk_sizes(native: Any, store: Any, *, filename: Any, path: str) -> N
     d = Path(root) / path.strip("/")
     if not d.is_dir():
         return
+    if np.dtype(native.dtype).kind in "OT":
+        # variable-length strings or objects: a well-formed chunk has no size bound (one long
+        # string is as large as it is), so there is nothing to compare its stored size with
+        return
     shape = native.shards or native.chunks
-    itemsize = max(int(np.dtype(native.dtype).itemsize), 1) if np.dtype(native.dtype).kind != "O" else 64
+    itemsize = max(int(np.dtype(native.dtype).itemsize), 1)
     limit = _bound(int(np.prod(shape, dtype=np.int64)) * itemsize)
     if native.shards is not None:
         inner = int(np.prod([s // c for s, c in zip(native.shards, native.chunks, strict=False)]))
