@@ -57,6 +57,11 @@ def _req_name(req: str) -> str:
     return req.strip().lower()
 
 
+def _import_name(req: str) -> str:
+    name = _req_name(req)
+    return IMPORT_NAME.get(name, name.replace("-", "_"))
+
+
 def _third_party_imports(package: str, folder: str) -> set[str]:
     mods: set[str] = set()
     for path in (ROOT / folder / "src" / package).rglob("*.py"):
@@ -92,9 +97,9 @@ def test_dependencies_declared_exactly_as_imported(folder: str):
     proj = _project(folder)
     package = DISTRIBUTIONS[folder]
     imported = _third_party_imports(package, folder)
-    required = {IMPORT_NAME.get(_req_name(r), _req_name(r)) for r in proj.get("dependencies", [])}
+    required = {_import_name(r) for r in proj.get("dependencies", [])}
     optional = {
-        IMPORT_NAME.get(_req_name(r), _req_name(r))
+        _import_name(r)
         for extra, reqs in proj.get("optional-dependencies", {}).items()
         if extra not in INDIRECT_EXTRAS
         for r in reqs
