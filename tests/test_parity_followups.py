@@ -51,4 +51,7 @@ def test_read_elem_lazy_sparse_shares_one_dataset_without_a_path():
     tasks = [t for t in dict(x.__dask_graph__()).values() if isinstance(t, tuple)]
     datasets = {id(t[1]) for t in tasks}
     assert len(tasks) == 5 and len(datasets) == 1
-    assert all(isinstance(t[1], ad.experimental.CSRDataset) for t in tasks)  # not the group, reopened per block
+    # not the group, reopened per block: one dataset, shipped to workers inside its tasks
+    from annstore.backed._ship import Shipped
+
+    assert all(isinstance(t[1], Shipped) and isinstance(t[1].obj, ad.experimental.CSRDataset) for t in tasks)
